@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/proxy"
+	"github.com/drawbridge-mcp/drawbridge/state"
+)
+
+// runServe runs the MCP listener until SIGINT or SIGTERM, then stops
+// accepting, lets in-flight calls finish within shutdown_grace, and stops
+// stdio children.
+func runServe(ctx context.Context, e env, args []string) error {
+	f := newFlags("serve", e)
+	logFormat := f.String("log-format", "text", "log `format`: text or json")
+	listen := f.String("listen", "", "listen on this `address` instead of the config's listen")
+	if _, err := f.parse(args); err != nil {
+		return err
+	}
+	cfg, err := f.load()
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("--listen: %w", err)
+		}
+	}
+	var h slog.Handler = slog.NewTextHandler(e.stderr, nil)
+	if *logFormat == "json" {
+		h = slog.NewJSONHandler(e.stderr, nil)
+	}
+	log := slog.New(h)
+
+	opts := proxy.Options{Config: cfg, Logger: log}
+	if cfg.Auth == "token" {
+		db, err := state.Open(ctx, cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		opts.Tokens = tokenVerifier{db}
+	}
+	srv, err := proxy.New(opts)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
+	}
+	srv.Warm(ctx)
+	log.Info("drawbridge listening", "url", "http://"+ln.Addr().String()+"/mcp/<label>",
+		"servers", strings.Join(cfg.Labels(), ","), "auth", cfg.Auth)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", cfg.ShutdownGrace.D())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace.D())
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("shutdown", "err", err)
+	}
+	if err := srv.Close(); err != nil {
+		log.Warn("stopping upstreams", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// tokenVerifier adapts state.db's tokens to the proxy's Tokens interface.
+type tokenVerifier struct{ db *state.DB }
+
+func (v tokenVerifier) Verify(ctx context.Context, token string) (proxy.Identity, error) {
+	t, err := v.db.Verify(ctx, token)
+	if errors.Is(err, state.ErrBadToken) {
+		return proxy.Identity{}, proxy.ErrBadToken
+	}
+	if err != nil {
+		return proxy.Identity{}, err
+	}
+	return proxy.Identity{Name: t.Name, Servers: t.Servers}, nil
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/state"
+)
+
+// runToken manages client tokens in state.db. "create" prints the token
+// alone on stdout (so scripts can capture it) and everything else on stderr.
+func runToken(ctx context.Context, e env, args []string) error {
+	f := newFlags("token", e)
+	servers := f.String("servers", "", "comma-separated `labels` the token may use (create; default all)")
+	expires := f.String("expires", "", "lifetime, e.g. 30d, 12h (create; default never)")
+	asJSON := f.Bool("json", false, "print JSON (list)")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return fmt.Errorf("%w: token create NAME [--servers a,b] [--expires 30d] | token list | token revoke NAME", errUsage)
+	}
+	cfg, err := f.load()
+	if err != nil {
+		return err
+	}
+	db, err := state.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	switch verb := pos[0]; {
+	case verb == "create" && len(pos) == 2:
+		ttl, err := parseLifetime(*expires)
+		if err != nil {
+			return fmt.Errorf("%w: --expires: %v", errUsage, err)
+		}
+		labels := splitList(*servers)
+		for _, l := range labels {
+			if _, ok := cfg.Servers[l]; !ok {
+				return fmt.Errorf("--servers: unknown server %q; known: %s", l, strings.Join(cfg.Labels(), ", "))
+			}
+		}
+		tok, err := db.CreateToken(ctx, pos[1], labels, ttl)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, tok)
+		fmt.Fprintf(e.stderr, "created token %q; it is shown once, store it now (Drawbridge keeps only its hash)\n", pos[1])
+		return nil
+	case verb == "list" && len(pos) == 1:
+		toks, err := db.ListTokens(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(toks)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tSERVERS\tCREATED\tEXPIRES")
+		for _, t := range toks {
+			scope, exp := "all", "never"
+			if len(t.Servers) > 0 {
+				scope = strings.Join(t.Servers, ",")
+			}
+			if t.ExpiresAt != nil {
+				exp = t.ExpiresAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, scope, t.CreatedAt.Format(time.RFC3339), exp)
+		}
+		return tw.Flush()
+	case verb == "revoke" && len(pos) == 2:
+		if err := db.RevokeToken(ctx, pos[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "revoked token %q\n", pos[1])
+		return nil
+	default:
+		return fmt.Errorf("%w: token create NAME | token list | token revoke NAME", errUsage)
+	}
+}
+
+// parseLifetime reads Go durations plus a day unit: "30d", "12h", "90m".
+func parseLifetime(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if _, err := fmt.Sscanf(d, "%d", &n); err != nil || n <= 0 || fmt.Sprint(n) != d {
+			return 0, fmt.Errorf("%q is not a lifetime (use 30d, 12h)", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a lifetime (use 30d, 12h)", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,165 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Load reads, checks and completes the config at path. The error, when not
+// nil, lists every problem found, one per line, each with its key path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("resolve config path: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.Path, c.Dir = abs, filepath.Dir(abs)
+	c.setDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes YAML, rejecting unknown keys. It neither sets defaults nor
+// validates.
+func Parse(data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("parse yaml: %w", err)
+	}
+	c := &Config{}
+	if len(root.Content) == 0 {
+		return c, nil
+	}
+	if errs := unknownKeys(root.Content[0], reflect.TypeOf(c).Elem(), ""); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	return c, nil
+}
+
+// unknownKeys walks a YAML node against the Go type it decodes into and
+// reports each key the type does not have, with its path.
+func unknownKeys(n *yaml.Node, t reflect.Type, path string) []error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	var errs []error
+	switch {
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			ft, ok := fields[key]
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: unknown key (line %d)", join(path, key), n.Content[i].Line))
+				continue
+			}
+			errs = append(errs, unknownKeys(n.Content[i+1], ft, join(path, key))...)
+		}
+	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			errs = append(errs, unknownKeys(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value))...)
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, item := range n.Content {
+			errs = append(errs, unknownKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	}
+	return errs
+}
+
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	fields := make(map[string]reflect.Type)
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fields[name] = f.Type
+	}
+	return fields
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func (c *Config) setDefaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	c.DataDir = c.Resolve(c.DataDir)
+	if c.Auth == "" {
+		c.Auth = "token"
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = Duration(DefaultGrace)
+	}
+	for label, s := range c.Servers {
+		if s == nil {
+			continue
+		}
+		s.Label = label
+		if s.Timeout == 0 {
+			s.Timeout = Duration(DefaultTimeout)
+		}
+		if s.CacheTTL == 0 {
+			s.CacheTTL = Duration(DefaultCacheTTL)
+		}
+		if s.URL != "" && s.Transport == "" {
+			s.Transport = "auto"
+		}
+		if s.Command != "" && strings.Contains(s.Command, "/") {
+			s.Command = c.Resolve(s.Command)
+		}
+		if s.Command != "" {
+			if s.Cwd == "" {
+				s.Cwd = c.Dir
+			}
+			s.Cwd = c.Resolve(s.Cwd)
+		}
+	}
+}
+
+// Resolve makes a path from the config file absolute against its folder.
+func (c *Config) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}

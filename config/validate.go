@@ -1,0 +1,156 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// labelRE is OpenAI's server_label rule.
+var labelRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// headerNameRE is an HTTP field name (RFC 9110 token).
+var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+// Validate returns every problem in c, each with its key path, joined. It
+// also parses and resolves header and env templates, so a reference to a
+// missing variable or file is reported here, before anything is served.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "%q is not host:port", c.Listen)
+	}
+	if c.Auth != "token" && c.Auth != "none" {
+		bad("auth", "must be token or none, not %q", c.Auth)
+	}
+	if c.Auth == "none" && !IsLoopback(c.Listen) {
+		bad("auth", "none is allowed only when listen is on loopback (it is %q): anyone who reaches the "+
+			"listener could use your upstream credentials; use auth: token and drawbridge token create NAME", c.Listen)
+	}
+	if c.MaxBodyBytes < 0 {
+		bad("max_body_bytes", "must be positive")
+	}
+	for i, o := range c.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
+			bad(fmt.Sprintf("allowed_origins[%d]", i), "%q is not an origin like https://example.com", o)
+		}
+	}
+	if len(c.Servers) == 0 {
+		bad("servers", "at least one server is required")
+	}
+	for _, label := range c.Labels() {
+		errs = append(errs, c.validateServer(label)...)
+	}
+	return errors.Join(errs...)
+}
+
+// Labels returns the server labels, sorted.
+func (c *Config) Labels() []string {
+	labels := make([]string, 0, len(c.Servers))
+	for l := range c.Servers {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	return labels
+}
+
+func (c *Config) validateServer(label string) []error {
+	var errs []error
+	p := "servers." + label
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", join(p, key), fmt.Sprintf(format, args...)))
+	}
+	s := c.Servers[label]
+	if !labelRE.MatchString(label) {
+		bad("", "label may hold only letters, digits, _ and -")
+	}
+	if s == nil {
+		bad("", "empty server: set url or command")
+		return errs
+	}
+	switch {
+	case s.URL != "" && s.Command != "":
+		bad("", "set url or command, not both")
+	case s.URL == "" && s.Command == "":
+		bad("", "set url (remote server) or command (stdio server)")
+	case s.URL != "":
+		u, err := url.Parse(s.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("url", "must be an http or https URL")
+		}
+		if s.Transport != "auto" && s.Transport != "streamable-http" && s.Transport != "sse" {
+			bad("transport", "must be auto, streamable-http or sse, not %q", s.Transport)
+		}
+		if len(s.Args) > 0 || len(s.Env) > 0 || s.Cwd != "" {
+			bad("", "args, env and cwd apply to command servers only")
+		}
+	default:
+		if s.Transport != "" {
+			bad("transport", "applies to url servers only")
+		}
+		if len(s.Headers) > 0 {
+			bad("headers", "apply to url servers only (give a stdio server its credentials through env)")
+		}
+	}
+	if s.Timeout < 0 {
+		bad("timeout", "must be positive")
+	}
+	if s.CacheTTL < 0 {
+		bad("cache_ttl", "must be positive")
+	}
+	s.HeadersT = make(map[string]Template, len(s.Headers))
+	for name, v := range s.Headers {
+		key := "headers." + name
+		if !headerNameRE.MatchString(name) {
+			bad(key, "not a valid HTTP header name")
+		}
+		if strings.EqualFold(name, "Host") || strings.EqualFold(name, "Content-Length") {
+			bad(key, "may not be set")
+		}
+		t, err := c.parseTemplate(v)
+		if err != nil {
+			bad(key, "%v", err)
+			continue
+		}
+		s.HeadersT[name] = t
+	}
+	s.EnvT = make(map[string]Template, len(s.Env))
+	for name, v := range s.Env {
+		t, err := c.parseTemplate(v)
+		if err != nil {
+			bad("env."+name, "%v", err)
+			continue
+		}
+		s.EnvT[name] = t
+	}
+	for i, g := range append(append([]string{}, s.Tools.Allow...), s.Tools.Deny...) {
+		if strings.TrimSpace(g) == "" {
+			key := fmt.Sprintf("tools.allow[%d]", i)
+			if i >= len(s.Tools.Allow) {
+				key = fmt.Sprintf("tools.deny[%d]", i-len(s.Tools.Allow))
+			}
+			bad(key, "empty tool name")
+		}
+	}
+	return errs
+}
+
+// IsLoopback reports whether a listen address is on loopback only.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,147 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// maxToolPages bounds tools/list pagination against an upstream that never
+// stops handing out cursors.
+const maxToolPages = 100
+
+// Tool is one upstream tool. Raw is its definition exactly as the upstream
+// sent it, forwarded byte-for-byte (typed decoding would drop keys such as
+// anyOf and $schema); the other fields are read from it for filtering and
+// policy.
+type Tool struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	InputSchema json.RawMessage `json:"inputSchema,omitempty"`
+	Annotations json.RawMessage `json:"annotations,omitempty"`
+	Raw         json.RawMessage `json:"-"`
+}
+
+// catalog is an upstream's tool list at one moment.
+type catalog struct {
+	tools   []Tool
+	byName  map[string]int
+	fetched time.Time
+}
+
+func (c *catalog) lookup(name string) (Tool, bool) {
+	i, ok := c.byName[name]
+	if !ok {
+		return Tool{}, false
+	}
+	return c.tools[i], true
+}
+
+func (c *catalog) names() []string {
+	out := make([]string, len(c.tools))
+	for i, t := range c.tools {
+		out[i] = t.Name
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Tools returns the upstream's tools from memory, fetching them when the
+// cache is empty, past its TTL, or invalidated by
+// notifications/tools/list_changed. Concurrent callers share one fetch. If a
+// refresh fails, the last good list keeps being served and the failure is
+// logged.
+func (u *Upstream) Tools(ctx context.Context) (*catalog, error) {
+	for {
+		u.mu.Lock()
+		cur := u.catalog
+		if cur != nil && time.Since(cur.fetched) < u.cfg.CacheTTL.D() {
+			u.mu.Unlock()
+			return cur, nil
+		}
+		if wait := u.refreshCh; wait != nil {
+			u.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, u.wrap(ctx.Err())
+			}
+		}
+		done := make(chan struct{})
+		u.refreshCh = done
+		u.mu.Unlock()
+
+		next, err := u.fetchTools(ctx)
+
+		u.mu.Lock()
+		u.refreshCh = nil
+		close(done)
+		if err == nil {
+			u.catalog = next
+		}
+		u.mu.Unlock()
+		if err != nil {
+			if cur != nil {
+				u.log.Warn("tool list refresh failed; serving the last good list", "err", err)
+				return cur, nil
+			}
+			return nil, err
+		}
+		return next, nil
+	}
+}
+
+// invalidate makes the next Tools call fetch.
+func (u *Upstream) invalidate() {
+	u.mu.Lock()
+	if u.catalog != nil {
+		stale := *u.catalog
+		stale.fetched = time.Time{}
+		u.catalog = &stale
+	}
+	u.mu.Unlock()
+}
+
+func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
+	c := &catalog{byName: make(map[string]int), fetched: time.Now()}
+	var cursor string
+	for page := 0; page < maxToolPages; page++ {
+		params := map[string]any{}
+		if cursor != "" {
+			params["cursor"] = cursor
+		}
+		raw, err := u.Call(ctx, "tools/list", params)
+		if err != nil {
+			return nil, err
+		}
+		var res struct {
+			Tools      []json.RawMessage `json:"tools"`
+			NextCursor string            `json:"nextCursor"`
+		}
+		if err := json.Unmarshal(raw, &res); err != nil {
+			return nil, fmt.Errorf("tools/list from %s: malformed result: %w", u.cfg.Label, err)
+		}
+		for _, r := range res.Tools {
+			var t Tool
+			if err := json.Unmarshal(r, &t); err != nil || t.Name == "" {
+				u.log.Warn("upstream tool without a valid definition skipped")
+				continue
+			}
+			if _, dup := c.byName[t.Name]; dup {
+				u.log.Warn("upstream lists a tool twice; keeping the first", "tool", t.Name)
+				continue
+			}
+			t.Raw = r
+			c.byName[t.Name] = len(c.tools)
+			c.tools = append(c.tools, t)
+		}
+		if res.NextCursor == "" {
+			return c, nil
+		}
+		cursor = res.NextCursor
+	}
+	return nil, fmt.Errorf("tools/list from %s: more than %d pages", u.cfg.Label, maxToolPages)
+}

@@ -1,0 +1,242 @@
+package proxy
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+)
+
+// serveMCP is the Streamable HTTP endpoint of one upstream. Drawbridge keeps
+// no session state: every request is authorized and answered on its own, so
+// a client that drops, deletes or reuses Mcp-Session-Id (OpenAI's deletes the
+// session after tools/list, then calls a tool with the dead id) still works.
+func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
+	req := RequestFrom(r.Context())
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodDelete:
+		if req.Protocol == modernVersion {
+			methodNotAllowed(w, "POST")
+			return
+		}
+		// Ending a session ends nothing: there is no state to drop.
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		// No standalone GET stream: Drawbridge sends nothing unprompted.
+		methodNotAllowed(w, "POST, DELETE")
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeHTTPError(w, http.StatusUnsupportedMediaType, codeInvalidRequest, "Content-Type must be application/json")
+		return
+	}
+	sse, ok := wantsSSE(r.Header.Get("Accept"))
+	if !ok {
+		writeHTTPError(w, http.StatusNotAcceptable, codeInvalidRequest, "Accept must include application/json or text/event-stream")
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeHTTPError(w, http.StatusRequestEntityTooLarge, codeInvalidRequest, "request body is over the limit of "+itoa(tooBig.Limit)+" bytes")
+			return
+		}
+		writeHTTPError(w, http.StatusBadRequest, codeParseError, "unreadable request body")
+		return
+	}
+
+	msgs, batch, perr := parseBody(body, req.Protocol)
+	if perr != nil {
+		writeJSON(w, http.StatusBadRequest, failure(nil, perr))
+		return
+	}
+	if !batch && req.Protocol == modernVersion {
+		if id, e := checkModernHeaders(r, msgs[0]); e != nil {
+			writeJSON(w, http.StatusBadRequest, failure(id, e))
+			return
+		}
+	}
+
+	var out []*response
+	status := http.StatusOK
+	for _, m := range msgs {
+		resp := s.handleMessage(r, u, m)
+		if resp == nil {
+			continue
+		}
+		if resp.Error != nil && resp.Error.status != 0 && !batch && req.Protocol == modernVersion {
+			status = resp.Error.status
+		}
+		out = append(out, resp)
+	}
+	if len(out) == 0 {
+		w.WriteHeader(http.StatusAccepted) // notifications and responses only
+		return
+	}
+	if req.Session != "" && req.Protocol != modernVersion {
+		w.Header().Set("Mcp-Session-Id", req.Session)
+	}
+	var payload any = out[0]
+	if batch {
+		payload = out
+	}
+	if sse {
+		writeSSE(w, out)
+		return
+	}
+	writeJSON(w, status, payload)
+}
+
+// handleMessage answers one message of a body, or returns nil for
+// notifications and client responses, which are accepted and dropped.
+func (s *Server) handleMessage(r *http.Request, u *Upstream, raw json.RawMessage) *response {
+	var m message
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return failure(nil, errorf(codeInvalidRequest, "message is not a JSON-RPC object"))
+	}
+	k, why := m.classify()
+	switch k {
+	case kindInvalid:
+		return failure(m.ID, errorf(codeInvalidRequest, "%s", why))
+	case kindNotification, kindResponse:
+		return nil
+	}
+	ctx := r.Context()
+	if m.Method == "initialize" {
+		RequestFrom(ctx).Session = newID("mcs_")
+	}
+	res, err := s.dispatch(ctx, u, &m)
+	if err != nil {
+		e := asRPCError(ctx, err)
+		if e.Code == codeInternal {
+			s.log.Warn("request failed", "request_id", RequestFrom(ctx).ID, "method", m.Method, "err", err)
+		}
+		return failure(m.ID, e)
+	}
+	return result(m.ID, res)
+}
+
+// parseBody splits a body into messages. Batches are accepted only under
+// 2025-03-26, the one version that requires servers to take them; later
+// versions removed them, so a batch there is refused whole rather than
+// half-understood.
+func parseBody(body []byte, version string) ([]json.RawMessage, bool, *rpcError) {
+	if !json.Valid(body) {
+		return nil, false, errorf(codeParseError, "request body is not valid JSON")
+	}
+	if !isBatch(body) {
+		return []json.RawMessage{body}, false, nil
+	}
+	if version != "2025-03-26" {
+		return nil, true, errorf(codeInvalidRequest, "JSON-RPC batches are not allowed in protocol version %s", version)
+	}
+	var msgs []json.RawMessage
+	if err := json.Unmarshal(body, &msgs); err != nil || len(msgs) == 0 {
+		return nil, true, errorf(codeInvalidRequest, "a batch must be a non-empty array of messages")
+	}
+	return msgs, true, nil
+}
+
+// checkModernHeaders enforces 2026-07-28's rule that the HTTP headers which
+// mirror the body agree with it, so nothing that routes on headers can be
+// told one thing while the body does another. Absent mirrors are tolerated;
+// contradicting ones are refused.
+func checkModernHeaders(r *http.Request, raw json.RawMessage) (json.RawMessage, *rpcError) {
+	var m struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+		Params struct {
+			Name string `json:"name"`
+			URI  string `json:"uri"`
+			Meta struct {
+				Version *string `json:"io.modelcontextprotocol/protocolVersion"`
+			} `json:"_meta"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(raw, &m) != nil {
+		return nil, nil // shape errors are reported per message
+	}
+	mismatch := func(what, header, body string) *rpcError {
+		return errorf(codeHeaderMismatch, "Header mismatch: %s header %q does not match body value %q", what, header, body)
+	}
+	if h := r.Header.Get("Mcp-Method"); h != "" && h != m.Method {
+		return m.ID, mismatch("Mcp-Method", h, m.Method)
+	}
+	if h := r.Header.Get("Mcp-Name"); h != "" {
+		name := m.Params.Name
+		if name == "" {
+			name = m.Params.URI
+		}
+		if decodeHeaderValue(h) != name {
+			return m.ID, mismatch("Mcp-Name", h, name)
+		}
+	}
+	if v := m.Params.Meta.Version; v != nil && *v != modernVersion {
+		return m.ID, mismatch("MCP-Protocol-Version", modernVersion, *v)
+	}
+	return nil, nil
+}
+
+// decodeHeaderValue undoes the =?base64?…?= sentinel encoding.
+func decodeHeaderValue(h string) string {
+	if strings.HasPrefix(h, "=?base64?") && strings.HasSuffix(h, "?=") {
+		if b, err := base64.StdEncoding.DecodeString(h[len("=?base64?") : len(h)-2]); err == nil {
+			return string(b)
+		}
+	}
+	return h
+}
+
+// wantsSSE picks the response format from Accept: JSON unless the client
+// accepts only an event stream. ok is false when it accepts neither.
+func wantsSSE(accept string) (sse, ok bool) {
+	if accept == "" {
+		return false, true
+	}
+	var jsonOK, sseOK bool
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, _ := mime.ParseMediaType(strings.TrimSpace(part))
+		switch mt {
+		case "application/json", "application/*", "*/*":
+			jsonOK = true
+		case "text/event-stream":
+			sseOK = true
+		}
+	}
+	return sseOK && !jsonOK, jsonOK || sseOK
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeSSE(w http.ResponseWriter, out []*response) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	for _, r := range out {
+		_, _ = io.WriteString(w, "event: message\ndata: ")
+		_, _ = w.Write(mustJSON(r))
+		_, _ = io.WriteString(w, "\n\n")
+	}
+}
+
+// writeHTTPError writes an HTTP error whose body is a JSON-RPC error without
+// an id, as the transport spec allows.
+func writeHTTPError(w http.ResponseWriter, status, code int, msg string) {
+	writeJSON(w, status, failure(nil, errorf(code, "%s", msg)))
+}
+
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeHTTPError(w, http.StatusMethodNotAllowed, codeInvalidRequest, "method not allowed; use "+allow)
+}

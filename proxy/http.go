@@ -1,0 +1,169 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Handler returns the MCP listener's handler. The HTTP layer's order, outer
+// to inner, and why:
+//
+//  1. recover       a panic in any stage answers 500 with the request ID and
+//     never takes the process down.
+//  2. request ID    every later log line, error and response names it.
+//  3. Host/Origin   DNS-rebinding pages are turned away before they can try
+//     a token or learn anything.
+//  4. client token  nothing below runs for an unauthenticated caller, and it
+//     learns nothing about the configured servers.
+//  5. protocol      an unsupported MCP-Protocol-Version is refused before the
+//     body is read.
+//  6. label, scope  an unknown label is a 404 naming the known ones (to an
+//     authenticated client only); a token scoped to other servers is a 403.
+//  7. body limit    the body is read through a cap, so size is bounded before
+//     any parsing.
+//  8. MCP endpoint  parse, dispatch, call pipeline.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("/mcp/{label}", s.mcp)
+	mux.HandleFunc("/mcp/{label}/", s.mcp)
+	return s.recoverer(s.identify(mux))
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				id := RequestFrom(r.Context()).ID
+				s.log.Error("panic serving request", "request_id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				writeHTTPError(w, http.StatusInternalServerError, codeInternal, "internal error (request "+id+")")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) identify(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := &Request{ID: newID("req_"), Received: time.Now(), UserAgent: r.UserAgent(),
+			Session: r.Header.Get("Mcp-Session-Id")}
+		req.Client.Address, _, _ = net.SplitHostPort(r.RemoteAddr)
+		w.Header().Set("X-Request-Id", req.ID)
+		next.ServeHTTP(w, r.WithContext(withRequest(r.Context(), req)))
+	})
+}
+
+// mcp runs stages 3 to 8 for /mcp/<label>.
+func (s *Server) mcp(w http.ResponseWriter, r *http.Request) {
+	req := RequestFrom(r.Context())
+	if why := s.hosts.check(r); why != "" {
+		writeHTTPError(w, http.StatusForbidden, codeInvalidRequest, why)
+		return
+	}
+	if !s.authenticate(w, r, req) {
+		return
+	}
+	req.Protocol = r.Header.Get("MCP-Protocol-Version")
+	if req.Protocol == "" {
+		req.Protocol = "2025-03-26"
+	}
+	if !versionSupported(req.Protocol) {
+		writeJSON(w, http.StatusBadRequest, failure(nil, &rpcError{Code: codeUnsupportedVer,
+			Message: "Unsupported protocol version " + strconv.Quote(req.Protocol),
+			Data:    map[string]any{"supported": supportedVersions, "requested": req.Protocol}}))
+		return
+	}
+	req.Label = r.PathValue("label")
+	u, ok := s.upstreams[req.Label]
+	if !ok {
+		writeHTTPError(w, http.StatusNotFound, codeInvalidRequest,
+			fmt.Sprintf("unknown server %q; known servers: %s", req.Label, strings.Join(s.cfg.Labels(), ", ")))
+		return
+	}
+	if len(req.Client.Servers) > 0 && !contains(req.Client.Servers, req.Label) {
+		writeHTTPError(w, http.StatusForbidden, codeInvalidRequest,
+			fmt.Sprintf("client token %q may not use server %q", req.Client.Name, req.Label))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	s.serveMCP(w, r, u)
+}
+
+// authenticate checks the client token and fills in the client's identity.
+// It writes the 401 itself and reports whether to go on.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, req *Request) bool {
+	if s.cfg.Auth == "none" {
+		req.Client.Name = "anonymous"
+		return true
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="drawbridge"`)
+		writeHTTPError(w, http.StatusUnauthorized, codeInvalidRequest,
+			"missing client token: send Authorization: Bearer <token> (drawbridge token create NAME)")
+		return false
+	}
+	id, err := s.tokens.Verify(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		if !errors.Is(err, ErrBadToken) {
+			s.log.Error("token check failed", "request_id", req.ID, "err", err)
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="drawbridge", error="invalid_token"`)
+		writeHTTPError(w, http.StatusUnauthorized, codeInvalidRequest, "invalid, expired or revoked client token")
+		return false
+	}
+	req.Client.Name, req.Client.Servers = id.Name, id.Servers
+	return true
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz reports each upstream's state: 200 when all are connected, 503
+// otherwise. Details (which may name hosts) go only to loopback callers.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	servers := map[string]any{}
+	ready := true
+	labels := make([]string, 0, len(s.upstreams))
+	for l := range s.upstreams {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	for _, l := range labels {
+		ok, detail := s.upstreams[l].Status()
+		ready = ready && ok
+		servers[l] = map[string]any{"ready": ok, "detail": detail}
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	body := map[string]any{"ready": ready}
+	if host, _, _ := net.SplitHostPort(r.RemoteAddr); net.ParseIP(host).IsLoopback() {
+		body["servers"] = servers
+	}
+	writeJSON(w, status, body)
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

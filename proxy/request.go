@@ -1,0 +1,55 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+)
+
+// Request is what Drawbridge knows about one HTTP request, parsed once by the
+// HTTP layer and shared by every later stage through the context.
+type Request struct {
+	// ID identifies the request in logs and in the errors clients see.
+	ID       string
+	Received time.Time
+	// Label is the upstream addressed (/mcp/<label>).
+	Label string
+	// Client is who sent it: the client token's name ("anonymous" under
+	// auth: none) and the remote address.
+	Client Client
+	// Protocol is the negotiated MCP protocol version of this request.
+	Protocol  string
+	Session   string
+	UserAgent string
+}
+
+// Client identifies the caller.
+type Client struct {
+	Name    string
+	Address string
+	// Servers, when not empty, are the only labels the client may use.
+	Servers []string
+}
+
+type requestKey struct{}
+
+func withRequest(ctx context.Context, r *Request) context.Context {
+	return context.WithValue(ctx, requestKey{}, r)
+}
+
+// RequestFrom returns the request value the HTTP layer stored, or an empty
+// one.
+func RequestFrom(ctx context.Context) *Request {
+	if r, ok := ctx.Value(requestKey{}).(*Request); ok {
+		return r
+	}
+	return &Request{}
+}
+
+// newID returns a random identifier with a prefix, e.g. "req_3f9a…".
+func newID(prefix string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return prefix + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,351 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/drawbridge-mcp/drawbridge/config"
+)
+
+// upstreamVersion is the protocol version Drawbridge asks its upstreams for.
+// A newer upstream negotiates down to it (initialize answers with the
+// client's version when the server supports it); an older one answers with
+// its own, which Drawbridge accepts when it is in legacyVersions.
+const upstreamVersion = "2025-11-25"
+
+var legacyVersions = map[string]bool{"2024-11-05": true, "2025-03-26": true, "2025-06-18": true, "2025-11-25": true}
+
+// Backoff between reconnection attempts after an upstream fails or a stdio
+// child dies.
+const (
+	minBackoff = 200 * time.Millisecond
+	maxBackoff = 30 * time.Second
+)
+
+// ErrUpstream marks errors that come from reaching an upstream, not from
+// what it answered.
+var ErrUpstream = errors.New("upstream unavailable")
+
+// UpstreamError says which upstream could not be reached and why, with any
+// configured credential scrubbed from the cause.
+type UpstreamError struct {
+	Label string
+	Cause string
+}
+
+func (e *UpstreamError) Error() string        { return "upstream " + e.Label + ": " + e.Cause }
+func (e *UpstreamError) Is(target error) bool { return target == ErrUpstream }
+
+// Upstream is one configured server: a single connection (or child process)
+// shared by every downstream client, reconnected with backoff when it fails,
+// and a cached tool catalog.
+type Upstream struct {
+	cfg   *config.Server
+	log   *slog.Logger
+	quiet *slog.Logger // for mcp-go's transport chatter: warnings only
+	scrub *scrubber
+
+	life context.Context // ends at Close; bounds streams and children
+	stop context.CancelFunc
+
+	nextID atomic.Int64
+
+	mu        sync.Mutex // guards the fields below
+	conn      transport.Interface
+	init      *initResult
+	lastErr   error
+	failures  int       // consecutive, for backoff
+	retryAt   time.Time // no dial before this
+	connected time.Time
+	dialing   chan struct{} // closed when the dial in progress ends
+	catalog   *catalog
+	refreshCh chan struct{} // closed when the refresh in progress ends
+	closed    bool
+}
+
+// initResult is what the upstream said about itself at initialize.
+type initResult struct {
+	ProtocolVersion string          `json:"protocolVersion"`
+	Capabilities    json.RawMessage `json:"capabilities"`
+	ServerInfo      json.RawMessage `json:"serverInfo"`
+	Instructions    string          `json:"instructions,omitempty"`
+}
+
+// has reports whether the upstream declared a capability (tools, resources,
+// prompts, completions, logging).
+func (i *initResult) has(capability string) bool {
+	if i == nil {
+		return false
+	}
+	var caps map[string]json.RawMessage
+	_ = json.Unmarshal(i.Capabilities, &caps)
+	_, ok := caps[capability]
+	return ok
+}
+
+func newUpstream(cfg *config.Server, log *slog.Logger, scrub *scrubber) *Upstream {
+	life, stop := context.WithCancel(context.Background())
+	log = log.With("server", cfg.Label)
+	return &Upstream{
+		cfg: cfg, log: log, scrub: scrub, life: life, stop: stop,
+		quiet: slog.New(levelFilter{log.Handler(), slog.LevelWarn}),
+	}
+}
+
+// connect returns the live connection, dialing if there is none. Concurrent
+// callers share one dial. While backing off after a failure it answers at
+// once with the last error rather than hammering the upstream.
+func (u *Upstream) connect(ctx context.Context) (transport.Interface, *initResult, error) {
+	for {
+		u.mu.Lock()
+		switch {
+		case u.closed:
+			u.mu.Unlock()
+			return nil, nil, u.wrap(errors.New("shutting down"))
+		case u.conn != nil:
+			c, i := u.conn, u.init
+			u.mu.Unlock()
+			return c, i, nil
+		case u.dialing != nil:
+			wait := u.dialing
+			u.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, nil, u.wrap(ctx.Err())
+			}
+		case time.Now().Before(u.retryAt):
+			err := u.lastErr
+			u.mu.Unlock()
+			return nil, nil, u.wrap(err)
+		}
+		done := make(chan struct{})
+		u.dialing = done
+		u.mu.Unlock()
+
+		c, init, err := u.dial(ctx)
+
+		u.mu.Lock()
+		u.dialing = nil
+		close(done)
+		if err != nil {
+			u.failed(err)
+			u.mu.Unlock()
+			return nil, nil, u.wrap(err)
+		}
+		u.conn, u.init, u.lastErr, u.connected = c, init, nil, time.Now()
+		u.mu.Unlock()
+		u.log.Info("upstream connected", "protocol", init.ProtocolVersion)
+		return c, init, nil
+	}
+}
+
+// failed records a failure and schedules the next attempt. u.mu is held.
+func (u *Upstream) failed(err error) {
+	u.lastErr = err
+	u.failures++
+	backoff := minBackoff << min(u.failures-1, 10)
+	u.retryAt = time.Now().Add(min(backoff, maxBackoff))
+}
+
+func (u *Upstream) wrap(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("no answer within %s", u.cfg.Timeout.D())
+	}
+	return &UpstreamError{Label: u.cfg.Label, Cause: u.scrub.String(err.Error())}
+}
+
+func (u *Upstream) dial(ctx context.Context) (transport.Interface, *initResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, u.cfg.Timeout.D())
+	defer cancel()
+	if !u.cfg.IsStdio() {
+		return u.dialHTTP(ctx)
+	}
+	c := newStdioConn(u.cfg, u.log)
+	init, err := u.handshake(ctx, c)
+	if err == nil {
+		go u.supervise(c)
+	}
+	return c, init, err
+}
+
+// supervise restarts a stdio child after it dies, with backoff, so that the
+// upstream is back before the next call needs it.
+func (u *Upstream) supervise(c *stdioConn) {
+	select {
+	case <-u.life.Done():
+		return
+	case <-c.Done():
+	}
+	u.drop(c, c.exitErr)
+	u.mu.Lock()
+	wait := time.Until(u.retryAt)
+	u.mu.Unlock()
+	u.log.Warn("stdio upstream exited; restarting", "cause", u.scrub.String(c.exitErr.Error()), "in", wait.Round(time.Millisecond))
+	select {
+	case <-u.life.Done():
+	case <-time.After(wait):
+		ctx, cancel := context.WithTimeout(u.life, u.cfg.Timeout.D())
+		defer cancel()
+		if _, _, err := u.connect(ctx); err != nil {
+			u.log.Warn("restart failed", "err", err)
+		}
+	}
+}
+
+// drop forgets a connection that has failed, so the next call dials again.
+func (u *Upstream) drop(c transport.Interface, cause error) {
+	u.mu.Lock()
+	if u.conn == c {
+		u.conn = nil
+		if time.Since(u.connected) > 30*time.Second {
+			u.failures = 0 // it had been healthy: not a crash loop
+		}
+		u.failed(cause)
+	}
+	u.mu.Unlock()
+	go c.Close()
+}
+
+// handshake starts a transport and runs initialize / notifications/initialized.
+func (u *Upstream) handshake(ctx context.Context, t transport.Interface) (*initResult, error) {
+	if err := t.Start(u.life); err != nil {
+		return nil, fmt.Errorf("start: %w", err)
+	}
+	t.SetNotificationHandler(u.onNotification)
+	params := map[string]any{
+		"protocolVersion": upstreamVersion,
+		"capabilities":    map[string]any{},
+		"clientInfo":      map[string]any{"name": "drawbridge", "version": Version},
+	}
+	resp, err := t.SendRequest(ctx, transport.JSONRPCRequest{
+		JSONRPC: "2.0", ID: mcp.NewRequestId(u.nextID.Add(1)), Method: "initialize", Params: params,
+	})
+	if err == nil && resp.Error != nil {
+		err = fmt.Errorf("initialize refused: %d %s", resp.Error.Code, resp.Error.Message)
+	}
+	var init initResult
+	if err == nil {
+		if jerr := json.Unmarshal(resp.Result, &init); jerr != nil {
+			err = fmt.Errorf("initialize: malformed result: %w", jerr)
+		} else if !legacyVersions[init.ProtocolVersion] {
+			err = fmt.Errorf("initialize: upstream offers protocol version %q, which Drawbridge cannot speak", init.ProtocolVersion)
+		}
+	}
+	if err != nil {
+		_ = t.Close()
+		return nil, err
+	}
+	if h, ok := t.(transport.HTTPConnection); ok {
+		h.SetProtocolVersion(init.ProtocolVersion)
+	}
+	if err := t.SendNotification(ctx, mcp.JSONRPCNotification{JSONRPC: "2.0",
+		Notification: mcp.Notification{Method: "notifications/initialized"}}); err != nil {
+		_ = t.Close()
+		return nil, fmt.Errorf("notifications/initialized: %w", err)
+	}
+	return &init, nil
+}
+
+func (u *Upstream) onNotification(n mcp.JSONRPCNotification) {
+	if n.Method == "notifications/tools/list_changed" {
+		u.log.Info("upstream tool list changed; refreshing")
+		u.invalidate()
+		go func() {
+			ctx, cancel := context.WithTimeout(u.life, u.cfg.Timeout.D())
+			defer cancel()
+			if _, err := u.Tools(ctx); err != nil {
+				u.log.Warn("tool list refresh failed", "err", err)
+			}
+		}()
+	}
+}
+
+// Call sends one request upstream and returns its raw result, or the
+// upstream's JSON-RPC error as *rpcError, or an error wrapping ErrUpstream
+// when the upstream could not be reached or did not answer in time.
+func (u *Upstream) Call(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, u.cfg.Timeout.D())
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		c, _, err := u.connect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.SendRequest(ctx, transport.JSONRPCRequest{
+			JSONRPC: "2.0", ID: mcp.NewRequestId(u.nextID.Add(1)), Method: method, Params: params,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, u.wrap(ctx.Err())
+			}
+			// A dead child or an expired upstream session: reconnect once.
+			u.drop(c, err)
+			if attempt == 0 && errors.Is(err, transport.ErrSessionTerminated) {
+				u.mu.Lock()
+				u.retryAt = time.Time{}
+				u.mu.Unlock()
+				continue
+			}
+			return nil, u.wrap(err)
+		}
+		if resp.Error != nil {
+			return nil, &rpcError{Code: resp.Error.Code, Message: u.scrub.String(resp.Error.Message)}
+		}
+		return resp.Result, nil
+	}
+}
+
+// Info returns what the upstream said at initialize, connecting if needed.
+func (u *Upstream) Info(ctx context.Context) (*initResult, error) {
+	_, init, err := u.connect(ctx)
+	return init, err
+}
+
+// Status reports the upstream's health for /readyz.
+func (u *Upstream) Status() (ready bool, detail string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	switch {
+	case u.conn != nil:
+		return true, "connected (" + u.init.ProtocolVersion + ")"
+	case u.lastErr != nil:
+		return false, u.scrub.String(u.lastErr.Error())
+	default:
+		return false, "not connected yet"
+	}
+}
+
+// Close ends the connection and stops a child process.
+func (u *Upstream) Close() error {
+	u.mu.Lock()
+	u.closed = true
+	c := u.conn
+	u.conn = nil
+	u.mu.Unlock()
+	u.stop()
+	if c != nil {
+		return c.Close()
+	}
+	return nil
+}
+
+// levelFilter drops records below a level.
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
