@@ -40,9 +40,10 @@ type headersKey struct{}
 //	raw_schema {id}    has RawSchema as its input schema
 //	danger_delete      a tool a config would deny
 //	crash              exits the process (stdio children only)
-func NewServer(name string) *server.MCPServer {
-	s := server.NewMCPServer(name, "1.0.0", server.WithToolCapabilities(true),
-		server.WithResourceCapabilities(false, false), server.WithPromptCapabilities(false))
+func NewServer(name string, opts ...server.ServerOption) *server.MCPServer {
+	opts = append([]server.ServerOption{server.WithToolCapabilities(true),
+		server.WithResourceCapabilities(false, false), server.WithPromptCapabilities(false)}, opts...)
+	s := server.NewMCPServer(name, "1.0.0", opts...)
 	text := func(f func(ctx context.Context, req mcp.CallToolRequest) string) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return mcp.NewToolResultText(f(ctx, req)), nil
