@@ -25,12 +25,12 @@ func Load(path string) (*Config, error) {
 	}
 	c, err := Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("config %s is not valid:\n%w", path, err)
 	}
 	c.Path, c.Dir = abs, filepath.Dir(abs)
 	c.setDefaults()
 	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("config %s is not valid:\n%w", path, err)
 	}
 	return c, nil
 }
@@ -107,8 +107,8 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 }
 
 func join(path, key string) string {
-	if path == "" {
-		return key
+	if path == "" || key == "" {
+		return path + key
 	}
 	return path + "." + key
 }

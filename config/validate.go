@@ -130,13 +130,14 @@ func (c *Config) validateServer(label string) []error {
 		}
 		s.EnvT[name] = t
 	}
-	for i, g := range append(append([]string{}, s.Tools.Allow...), s.Tools.Deny...) {
-		if strings.TrimSpace(g) == "" {
-			key := fmt.Sprintf("tools.allow[%d]", i)
-			if i >= len(s.Tools.Allow) {
-				key = fmt.Sprintf("tools.deny[%d]", i-len(s.Tools.Allow))
+	for _, list := range []struct {
+		key   string
+		names []string
+	}{{"tools.allow", s.Tools.Allow}, {"tools.deny", s.Tools.Deny}} {
+		for i, g := range list.names {
+			if strings.TrimSpace(g) == "" {
+				bad(fmt.Sprintf("%s[%d]", list.key, i), "empty tool name")
 			}
-			bad(key, "empty tool name")
 		}
 	}
 	return errs

@@ -14,8 +14,9 @@ func runCheck(_ context.Context, e env, args []string) error {
 	}
 	cfg, err := f.load()
 	if err != nil {
-		fmt.Fprintln(e.stderr, "config is not valid:")
-		for _, line := range strings.Split(err.Error(), "\n") {
+		first, rest, _ := strings.Cut(err.Error(), "\n")
+		fmt.Fprintln(e.stderr, first)
+		for _, line := range strings.Split(rest, "\n") {
 			fmt.Fprintln(e.stderr, "  "+line)
 		}
 		return exitError{1}
