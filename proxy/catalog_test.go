@@ -105,6 +105,10 @@ func TestCallRefreshesOnMiss(t *testing.T) {
 	}
 }
 
+// futureResult is a tools/call result with bytes a re-encoder would change:
+// HTML characters, escapes, a key order that is not sorted.
+const futureResult = `{"content":[{"type":"text","text":"from the future <b>&</b> \u00e9"}],"zeta":1,"alpha":{"b":2,"a":1}}`
+
 // futureUpstream speaks JSON-only Streamable HTTP and negotiates like a
 // server whose newest version is newer than Drawbridge's: it answers
 // initialize with the client's version when it supports it.
@@ -137,10 +141,12 @@ func futureUpstream(versions ...string) *httptest.Server {
 		case "tools/list":
 			res = map[string]any{"tools": []any{map[string]any{"name": "echo", "inputSchema": map[string]any{"type": "object"}}}}
 		case "tools/call":
-			res = map[string]any{"content": []any{map[string]any{"type": "text", "text": "from the future"}}}
+			res = json.RawMessage(futureResult)
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": res})
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": res})
 	}))
 }
 
@@ -153,8 +159,9 @@ func TestNewerUpstreamNegotiatesDown(t *testing.T) {
 	only := futureUpstream("2099-01-01")
 	t.Cleanup(only.Close)
 	h := start(t, fmt.Sprintf("servers:\n  newer:\n    url: %s\n  only:\n    url: %s\n    transport: streamable-http\n", newer.URL, only.URL))
-	if got := h.call("newer", "echo", nil).text(); got != "from the future" {
-		t.Fatalf("newer upstream call = %q", got)
+	_, body := h.post("newer", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}`)
+	if want := `{"jsonrpc":"2.0","id":1,"result":` + futureResult + `}`; string(body) != want {
+		t.Fatalf("newer upstream call = %s, want the result byte-for-byte: %s", body, want)
 	}
 	r := h.rpc("only", "tools/list", nil)
 	if r.Error == nil || !strings.Contains(r.Error.Message, `"2099-01-01"`) {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -82,15 +83,27 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 	if req.Session != "" && req.Protocol != modernVersion {
 		w.Header().Set("Mcp-Session-Id", req.Session)
 	}
-	var payload any = out[0]
-	if batch {
-		payload = out
-	}
 	if sse {
 		writeSSE(w, out)
 		return
 	}
-	writeJSON(w, status, payload)
+	var b []byte
+	if batch {
+		b = append(b, '[')
+	}
+	for i, r := range out {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = r.appendJSON(b)
+	}
+	if batch {
+		b = append(b, ']')
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", itoa(int64(len(b))))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }
 
 // handleMessage answers one message of a body, or returns nil for
@@ -98,6 +111,10 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 func (s *Server) handleMessage(r *http.Request, u *Upstream, raw json.RawMessage) *response {
 	var m message
 	if err := json.Unmarshal(raw, &m); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return failure(nil, errorf(codeParseError, "request body is not valid JSON"))
+		}
 		return failure(nil, errorf(codeInvalidRequest, "message is not a JSON-RPC object"))
 	}
 	k, why := m.classify()
@@ -127,17 +144,18 @@ func (s *Server) handleMessage(r *http.Request, u *Upstream, raw json.RawMessage
 // versions removed them, so a batch there is refused whole rather than
 // half-understood.
 func parseBody(body []byte, version string) ([]json.RawMessage, bool, *rpcError) {
-	if !json.Valid(body) {
-		return nil, false, errorf(codeParseError, "request body is not valid JSON")
-	}
 	if !isBatch(body) {
+		// Validity is checked when the message is decoded.
 		return []json.RawMessage{body}, false, nil
 	}
 	if version != "2025-03-26" {
 		return nil, true, errorf(codeInvalidRequest, "JSON-RPC batches are not allowed in protocol version %s", version)
 	}
 	var msgs []json.RawMessage
-	if err := json.Unmarshal(body, &msgs); err != nil || len(msgs) == 0 {
+	if err := json.Unmarshal(body, &msgs); err != nil {
+		return nil, true, errorf(codeParseError, "request body is not valid JSON")
+	}
+	if len(msgs) == 0 {
 		return nil, true, errorf(codeInvalidRequest, "a batch must be a non-empty array of messages")
 	}
 	return msgs, true, nil
@@ -224,9 +242,15 @@ func writeSSE(w http.ResponseWriter, out []*response) {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	for _, r := range out {
-		_, _ = io.WriteString(w, "event: message\ndata: ")
-		_, _ = w.Write(mustJSON(r))
-		_, _ = io.WriteString(w, "\n\n")
+		// A result may hold newlines (JSON allows them between tokens):
+		// each line gets its own data: field, which SSE joins back.
+		b := []byte("event: message\n")
+		for _, line := range bytes.Split(r.appendJSON(nil), []byte("\n")) {
+			b = append(b, "data: "...)
+			b = append(b, line...)
+			b = append(b, '\n')
+		}
+		_, _ = w.Write(append(b, '\n'))
 	}
 }
 

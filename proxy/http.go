@@ -56,7 +56,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 
 func (s *Server) identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := &Request{ID: newID("req_"), Received: time.Now(), UserAgent: r.UserAgent(),
+		req := &Request{ID: s.ids.next(), Received: time.Now(), UserAgent: r.UserAgent(),
 			Session: r.Header.Get("Mcp-Session-Id")}
 		req.Client.Address, _, _ = net.SplitHostPort(r.RemoteAddr)
 		w.Header().Set("X-Request-Id", req.ID)

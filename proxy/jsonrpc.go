@@ -95,6 +95,26 @@ type rpcError struct {
 	status  int
 }
 
+// appendJSON writes the response with its result exactly as it came, not
+// re-encoded: encoding/json would compact it and escape <, > and & in it,
+// and a forwarded result travels byte-for-byte.
+func (r *response) appendJSON(b []byte) []byte {
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	if r.ID == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, r.ID...)
+	}
+	if r.Error != nil {
+		b = append(b, `,"error":`...)
+		b = append(b, mustJSON(r.Error)...)
+	} else {
+		b = append(b, `,"result":`...)
+		b = append(b, r.Result...)
+	}
+	return append(b, '}')
+}
+
 func (e *rpcError) Error() string { return fmt.Sprintf("json-rpc error %d: %s", e.Code, e.Message) }
 
 func errorf(code int, format string, args ...any) *rpcError {

@@ -63,7 +63,7 @@ func (s *syncBuffer) String() string {
 
 // harness is a running Drawbridge on a loopback port.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	URL   string // http://127.0.0.1:port
 	Token string // a client token for every server, "tester"
 	Srv   *proxy.Server
@@ -75,7 +75,7 @@ type harness struct {
 
 // start writes yaml (which must not set data_dir or listen) to a config file,
 // loads it as serve would, and serves it on a free loopback port.
-func start(t *testing.T, yaml string) *harness {
+func start(t testing.TB, yaml string) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "drawbridge.yaml")
@@ -120,7 +120,7 @@ func (h *harness) stop() {
 	_ = h.State.Close()
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))

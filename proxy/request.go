@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,9 +49,26 @@ func RequestFrom(ctx context.Context) *Request {
 	return &Request{}
 }
 
-// newID returns a random identifier with a prefix, e.g. "req_3f9a…".
+// newID returns a random identifier with a prefix, e.g. "mcs_3f9a…", for
+// values a client must not guess.
 func newID(prefix string) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
 	return prefix + hex.EncodeToString(b[:])
+}
+
+// requestIDs numbers requests: a random per-process prefix and a counter,
+// unique without a system call per request. Request IDs name a request in
+// logs and errors; nothing trusts them.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	return &requestIDs{prefix: newID("req_")[:12] + "-"}
+}
+
+func (r *requestIDs) next() string {
+	return r.prefix + strconv.FormatUint(r.n.Add(1), 10)
 }

@@ -54,6 +54,7 @@ type Server struct {
 	upstreams map[string]*Upstream
 	scrub     *scrubber
 	hosts     hostPolicy
+	ids       *requestIDs
 }
 
 // New builds a Server from a validated config. It refuses configurations
@@ -79,6 +80,7 @@ func New(opts Options) (*Server, error) {
 		upstreams: make(map[string]*Upstream, len(cfg.Servers)),
 		scrub:     newScrubber(configSecrets(cfg)),
 		hosts:     newHostPolicy(cfg),
+		ids:       newRequestIDs(),
 	}
 	s.log = slog.New(&scrubHandler{Handler: log.Handler(), scrub: s.scrub})
 	for label, sc := range cfg.Servers {

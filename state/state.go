@@ -38,8 +38,9 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
 
 // DB is an open state.db.
 type DB struct {
-	db  *sql.DB
-	now func() time.Time
+	db     *sql.DB
+	now    func() time.Time
+	tokens tokenCache
 }
 
 // Open opens data_dir/state.db, creating it if needed.
@@ -52,7 +53,10 @@ func Open(ctx context.Context, dataDir string) (*DB, error) {
 }
 
 // Close closes the file.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.tokens.close()
+	return d.db.Close()
+}
 
 // Token describes a client token; never the token itself.
 type Token struct {
@@ -93,24 +97,19 @@ func (d *DB) CreateToken(ctx context.Context, name string, servers []string, ttl
 	return token, nil
 }
 
-// Verify returns the token matching a presented token. The lookup is by
-// hash, and the stored hash is compared in constant time.
+// Verify returns the token matching a presented token. Tokens are held in
+// memory by hash and reloaded whenever state.db has changed (another
+// process's token revoke included), so a check costs one cheap PRAGMA, and a
+// revocation counts from the next request. The stored hash is compared in
+// constant time.
 func (d *DB) Verify(ctx context.Context, token string) (Token, error) {
 	h := hashToken(token)
-	var t Token
-	var stored, servers, created string
-	var expires sql.NullString
-	err := d.db.QueryRowContext(ctx,
-		`SELECT name, hash, servers, created_at, expires_at FROM tokens WHERE hash = ?`, h).
-		Scan(&t.Name, &stored, &servers, &created, &expires)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1) {
-		return Token{}, ErrBadToken
-	}
+	t, stored, err := d.tokens.lookup(ctx, d, h)
 	if err != nil {
-		return Token{}, fmt.Errorf("look up token: %w", err)
-	}
-	if err := t.fill(servers, created, expires); err != nil {
 		return Token{}, err
+	}
+	if stored == "" || subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 {
+		return Token{}, ErrBadToken
 	}
 	if t.ExpiresAt != nil && !d.now().Before(*t.ExpiresAt) {
 		return Token{}, ErrBadToken
@@ -120,17 +119,38 @@ func (d *DB) Verify(ctx context.Context, token string) (Token, error) {
 
 // ListTokens returns every token, by name.
 func (d *DB) ListTokens(ctx context.Context) ([]Token, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT name, servers, created_at, expires_at FROM tokens ORDER BY name`)
+	rows, err := d.allTokens(ctx, d.db)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Token, len(rows))
+	for i, r := range rows {
+		out[i] = r.Token
+	}
+	return out, nil
+}
+
+type tokenRow struct {
+	Token
+	hash string
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (d *DB) allTokens(ctx context.Context, q querier) ([]tokenRow, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, hash, servers, created_at, expires_at FROM tokens ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	defer rows.Close()
-	var out []Token
+	var out []tokenRow
 	for rows.Next() {
-		var t Token
+		var t tokenRow
 		var servers, created string
 		var expires sql.NullString
-		if err := rows.Scan(&t.Name, &servers, &created, &expires); err != nil {
+		if err := rows.Scan(&t.Name, &t.hash, &servers, &created, &expires); err != nil {
 			return nil, fmt.Errorf("list tokens: %w", err)
 		}
 		if err := t.fill(servers, created, expires); err != nil {
