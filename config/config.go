@@ -33,6 +33,8 @@ type Config struct {
 	// ShutdownGrace is how long in-flight calls may finish after SIGINT or
 	// SIGTERM. Default 10s.
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
+	// Policy is the Rego policy that decides every call.
+	Policy Policy `yaml:"policy"`
 	// Servers maps a label (OpenAI's server_label rule: letters, digits, _
 	// and -) to an upstream. Served at /mcp/<label>.
 	Servers map[string]*Server `yaml:"servers"`
@@ -86,6 +88,34 @@ type ToolFilter struct {
 	Allow []string `yaml:"allow"`
 	// Deny tools are never served, even when allowed.
 	Deny []string `yaml:"deny"`
+	// ReadOnly names the tools the operator vouches for as read-only. The
+	// default policy allows these without approval; policies see the list
+	// at data.config.servers.<label>.read_only.
+	ReadOnly []string `yaml:"read_only"`
+}
+
+// Policy configures the policy engine.
+type Policy struct {
+	// Dir holds the .rego files (tests: *_test.rego) and data.json /
+	// data.yaml. Relative to the config file. Default: the policies shipped
+	// with Drawbridge (rego/), embedded in the binary. A set Dir is watched
+	// and reloaded on change: compiled, tested, swapped atomically.
+	Dir string `yaml:"dir"`
+	// Query is the decision. Default data.drawbridge.decision.
+	Query string `yaml:"query"`
+	// Data is merged at the root of data, after the directory's data files.
+	Data map[string]any `yaml:"data"`
+	// Mode is enforce (default) or shadow: in shadow the decision is
+	// computed and recorded, and the call proceeds whatever it says.
+	Mode string `yaml:"mode"`
+	// Timeout bounds one evaluation; past it the call is denied. Default
+	// 100ms.
+	Timeout Duration `yaml:"timeout"`
+	// AllowBuiltins opts in, by name, to builtins that reach outside the
+	// process (http.send, net.lookup_ip_addr, opa.runtime,
+	// providers.aws.sign_req). Default: none, and a policy using one fails
+	// to load.
+	AllowBuiltins []string `yaml:"allow_builtins"`
 }
 
 // Defaults.
@@ -95,7 +125,35 @@ const (
 	DefaultTimeout      = 30 * time.Second
 	DefaultCacheTTL     = 5 * time.Minute
 	DefaultGrace        = 10 * time.Second
+	DefaultPolicyTime   = 100 * time.Millisecond
 )
 
 // IsStdio reports whether the server is a local child process.
 func (s *Server) IsStdio() bool { return s.Command != "" }
+
+// PolicyData is what policies see of the config at data.config: each
+// server's tool lists and kind, never its credentials.
+func (c *Config) PolicyData() map[string]any {
+	servers := map[string]any{}
+	for label, s := range c.Servers {
+		kind := "http"
+		if s.IsStdio() {
+			kind = "stdio"
+		}
+		servers[label] = map[string]any{
+			"kind":      kind,
+			"allow":     strs(s.Tools.Allow),
+			"deny":      strs(s.Tools.Deny),
+			"read_only": strs(s.Tools.ReadOnly),
+		}
+	}
+	return map[string]any{"servers": servers}
+}
+
+func strs(in []string) []any {
+	out := make([]any, len(in))
+	for i, s := range in {
+		out[i] = s
+	}
+	return out
+}

@@ -130,6 +130,13 @@ func (c *Config) setDefaults() {
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = Duration(DefaultGrace)
 	}
+	if c.Policy.Mode == "" {
+		c.Policy.Mode = "enforce"
+	}
+	if c.Policy.Timeout == 0 {
+		c.Policy.Timeout = Duration(DefaultPolicyTime)
+	}
+	c.Policy.Dir = c.Resolve(c.Policy.Dir)
 	for label, s := range c.Servers {
 		if s == nil {
 			continue

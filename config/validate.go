@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -40,6 +41,17 @@ func (c *Config) Validate() error {
 	for i, o := range c.AllowedOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
 			bad(fmt.Sprintf("allowed_origins[%d]", i), "%q is not an origin like https://example.com", o)
+		}
+	}
+	if c.Policy.Mode != "enforce" && c.Policy.Mode != "shadow" {
+		bad("policy.mode", "must be enforce or shadow, not %q", c.Policy.Mode)
+	}
+	if c.Policy.Timeout < 0 {
+		bad("policy.timeout", "must be positive")
+	}
+	if c.Policy.Dir != "" {
+		if st, err := os.Stat(c.Policy.Dir); err != nil || !st.IsDir() {
+			bad("policy.dir", "%s is not a readable directory", c.Policy.Dir)
 		}
 	}
 	if len(c.Servers) == 0 {
@@ -133,7 +145,7 @@ func (c *Config) validateServer(label string) []error {
 	for _, list := range []struct {
 		key   string
 		names []string
-	}{{"tools.allow", s.Tools.Allow}, {"tools.deny", s.Tools.Deny}} {
+	}{{"tools.allow", s.Tools.Allow}, {"tools.deny", s.Tools.Deny}, {"tools.read_only", s.Tools.ReadOnly}} {
 		for i, g := range list.names {
 			if strings.TrimSpace(g) == "" {
 				bad(fmt.Sprintf("%s[%d]", list.key, i), "empty tool name")

@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sort"
 	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/policy"
 )
 
 // maxToolPages bounds tools/list pagination against an upstream that never
@@ -144,4 +148,20 @@ func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 		cursor = res.NextCursor
 	}
 	return nil, fmt.Errorf("tools/list from %s: more than %d pages", u.cfg.Label, maxToolPages)
+}
+
+// FetchTool connects to an upstream once and returns one tool's definition,
+// for `drawbridge policy eval`.
+func FetchTool(ctx context.Context, cfg *config.Server, name string, log *slog.Logger) (policy.Tool, error) {
+	u := newUpstream(cfg, log, nil)
+	defer u.Close()
+	cat, err := u.Tools(ctx)
+	if err != nil {
+		return policy.Tool{}, err
+	}
+	t, ok := cat.lookup(name)
+	if !ok {
+		return policy.Tool{}, fmt.Errorf("server %q has no tool %q", cfg.Label, name)
+	}
+	return policy.Tool{Name: t.Name, Description: t.Description, Annotations: t.Annotations, InputSchema: t.InputSchema}, nil
 }

@@ -153,6 +153,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{"ready": ready}
 	if host, _, _ := net.SplitHostPort(r.RemoteAddr); net.ParseIP(host).IsLoopback() {
 		body["servers"] = servers
+		for name, check := range s.checks {
+			ok, detail := check()
+			body[name] = map[string]any{"ok": ok, "detail": detail}
+		}
 	}
 	writeJSON(w, status, body)
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/policy"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 	"github.com/drawbridge-mcp/drawbridge/state"
 )
@@ -63,21 +64,30 @@ func (s *syncBuffer) String() string {
 
 // harness is a running Drawbridge on a loopback port.
 type harness struct {
-	t     testing.TB
-	URL   string // http://127.0.0.1:port
-	Token string // a client token for every server, "tester"
-	Srv   *proxy.Server
-	State *state.DB
-	Logs  *syncBuffer
-	Cfg   *config.Config
-	http  *http.Server
+	t      testing.TB
+	URL    string // http://127.0.0.1:port
+	Token  string // a client token for every server, "tester"
+	Srv    *proxy.Server
+	Engine *policy.Engine
+	State  *state.DB
+	Logs   *syncBuffer
+	Cfg    *config.Config
+	http   *http.Server
 }
 
 // start writes yaml (which must not set data_dir or listen) to a config file,
 // loads it as serve would, and serves it on a free loopback port.
+//
+// Without a policy: section the config gets testdata/allow, a policy that
+// allows everything, so tests of other stages are not refused by the
+// shipped "start with approvals" default.
 func start(t testing.TB, yaml string) *harness {
 	t.Helper()
 	dir := t.TempDir()
+	if !strings.HasPrefix(yaml, "policy:") && !strings.Contains(yaml, "\npolicy:") {
+		allow, _ := filepath.Abs("testdata/allow")
+		yaml = "policy:\n  dir: " + allow + "\n" + yaml
+	}
 	path := filepath.Join(dir, "drawbridge.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -102,7 +112,11 @@ func start(t testing.TB, yaml string) *harness {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(h.Logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.Srv, err = proxy.New(proxy.Options{Config: cfg, Logger: log, Tokens: stateTokens{h.State}})
+	h.Engine, err = policy.NewFromConfig(ctx, cfg, log)
+	if err != nil {
+		t.Fatalf("policy: %v", err)
+	}
+	h.Srv, err = proxy.New(proxy.Options{Config: cfg, Logger: log, Tokens: stateTokens{h.State}, Policy: h.Engine})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}

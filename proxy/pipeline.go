@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/drawbridge-mcp/drawbridge/policy"
 )
 
 // The call pipeline. Its order is the security model; each stage says why it
@@ -15,7 +17,9 @@ import (
 //  1. upstream catalog (cached)  served from memory so a list costs no round
 //     trip; refreshed on TTL and on notifications/tools/list_changed.
 //  2. config allow/deny          what the operator excluded is never shown.
-//  3. answer                     upstream definitions byte-for-byte.
+//  3. policy visibility          a tool the policy denies for this client is
+//     not shown (the call is still checked: lists are cached by clients).
+//  4. answer                     upstream definitions byte-for-byte.
 //
 // tools/call:
 //  1. parse params               a call without a tool name or with
@@ -25,14 +29,18 @@ import (
 //     get the upstream's own definition.
 //  3. config allow/deny          enforced on the call itself, because clients
 //     cache lists and may call what they were never shown.
-//  4. upstream call              credentials are added innermost, by the
+//  4. policy decision            on the call itself, with its arguments: the
+//     API-side require_approval is set by whoever writes the request and is
+//     only advice. deny and approve (until approvals exist) refuse; in
+//     shadow mode the decision is logged and the call proceeds.
+//  5. upstream call              credentials are added innermost, by the
 //     upstream's HTTP transport or the child's environment, only now that
 //     every check has passed.
-//  5. scrub                      configured credentials an upstream echoes
+//  6. scrub                      configured credentials an upstream echoes
 //     back never reach the client.
 //
-// Later stages (policy decision, approval hold, audit, pin check, output
-// guard) slot in between these, in the order docs/ARCHITECTURE.md gives.
+// Later stages (approval hold, audit, pin check, output guard) slot in
+// between these, in the order docs/ARCHITECTURE.md gives.
 
 // listTools answers tools/list for one upstream.
 func (s *Server) listTools(ctx context.Context, u *Upstream) (json.RawMessage, error) {
@@ -43,8 +51,12 @@ func (s *Server) listTools(ctx context.Context, u *Upstream) (json.RawMessage, e
 	var b strings.Builder
 	b.WriteString(`{"tools":[`)
 	n := 0
-	for _, t := range cat.tools {
+	for i := range cat.tools {
+		t := &cat.tools[i]
 		if filtered(u.cfg.Tools, t.Name) != "" {
+			continue
+		}
+		if d := s.decide(ctx, u, t, nil); d.Action == policy.Deny && !s.shadow() {
 			continue
 		}
 		if n > 0 {
@@ -104,7 +116,16 @@ func (s *Server) runCall(ctx context.Context, u *Upstream, params json.RawMessag
 		return toolError(fmt.Sprintf("Tool %q is not available on server %q: %s.", tool.Name, u.cfg.Label, why)), nil
 	}
 
-	// 4. upstream call, credentials injected innermost
+	// 4. policy decision
+	args := p.Arguments
+	if len(args) == 0 || string(args) == "null" {
+		args = json.RawMessage(`{}`)
+	}
+	if refusal := s.enforce(ctx, u, tool, args); refusal != nil {
+		return refusal, nil
+	}
+
+	// 5. upstream call, credentials injected innermost
 	up := map[string]any{"name": tool.Name}
 	if len(p.Arguments) > 0 && string(p.Arguments) != "null" {
 		up["arguments"] = p.Arguments
@@ -117,8 +138,31 @@ func (s *Server) runCall(ctx context.Context, u *Upstream, params json.RawMessag
 		return nil, err
 	}
 
-	// 5. scrub
+	// 6. scrub
 	return s.scrub.Bytes(res), nil
+}
+
+// enforce applies the policy's decision to a call: nil lets it proceed,
+// anything else is the refusal the model reads.
+func (s *Server) enforce(ctx context.Context, u *Upstream, t *Tool, args json.RawMessage) json.RawMessage {
+	d := s.decide(ctx, u, t, args)
+	if s.shadow() {
+		s.log.Info("shadow decision", "request_id", RequestFrom(ctx).ID, "server", u.cfg.Label, "tool", t.Name,
+			"action", d.Action, "reason", d.Reason)
+		return nil
+	}
+	reason := d.Reason
+	if reason == "" {
+		reason = "no reason given"
+	}
+	switch d.Action {
+	case policy.Allow:
+		return nil
+	case policy.Approve:
+		return toolError(fmt.Sprintf("Denied by policy: approval required (%s). Drawbridge cannot hold calls for approval yet; ask the operator to allow %q in the policy.", reason, t.Name))
+	default:
+		return toolError("Denied by policy: " + reason)
+	}
 }
 
 // resolveTool finds a tool in the catalog, refreshing it once when the name

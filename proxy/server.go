@@ -44,6 +44,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Tokens verifies client tokens; required unless auth is none.
 	Tokens Tokens
+	// Policy decides every call; required.
+	Policy Decider
+	// Checks add named readiness reports to /readyz (the policy engine's
+	// last reload, say). They inform; they do not make Drawbridge unready.
+	Checks map[string]func() (ok bool, detail string)
 }
 
 // Server serves the MCP listener.
@@ -51,6 +56,8 @@ type Server struct {
 	cfg       *config.Config
 	log       *slog.Logger
 	tokens    Tokens
+	policy    Decider
+	checks    map[string]func() (bool, string)
 	upstreams map[string]*Upstream
 	scrub     *scrubber
 	hosts     hostPolicy
@@ -69,6 +76,9 @@ func New(opts Options) (*Server, error) {
 	if cfg.Auth == "token" && opts.Tokens == nil {
 		return nil, errors.New("auth: token needs a token store")
 	}
+	if opts.Policy == nil {
+		return nil, errors.New("a policy engine is required: every call is decided")
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -77,6 +87,8 @@ func New(opts Options) (*Server, error) {
 		cfg:       cfg,
 		log:       log,
 		tokens:    opts.Tokens,
+		policy:    opts.Policy,
+		checks:    opts.Checks,
 		upstreams: make(map[string]*Upstream, len(cfg.Servers)),
 		scrub:     newScrubber(configSecrets(cfg)),
 		hosts:     newHostPolicy(cfg),

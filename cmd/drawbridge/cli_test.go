@@ -100,7 +100,7 @@ func mustRead(t *testing.T, path string) string {
 // TestTokenCommands: create prints the token alone on stdout, list never
 // shows it, revoke stops it working on a running proxy at once.
 func TestTokenCommands(t *testing.T) {
-	cfg := writeConfig(t, fmt.Sprintf("servers:\n  kid:\n    command: %s\n  other:\n    command: %s\n",
+	cfg := writeConfig(t, fmt.Sprintf("servers:\n  kid:\n    command: %s\n    tools: {read_only: [echo]}\n  other:\n    command: %s\n",
 		filepath.Join(binDir, "testupstream"), filepath.Join(binDir, "testupstream")))
 	code, tok, errOut := cli(t, "", "token", "create", "alice", "--servers", "kid", "--expires", "30d", "-c", cfg)
 	tok = strings.TrimSpace(tok)
@@ -164,7 +164,7 @@ func TestTokenCommands(t *testing.T) {
 // TestGracefulShutdown: on SIGTERM an in-flight call finishes, the process
 // exits 0 and its stdio children are gone.
 func TestGracefulShutdown(t *testing.T) {
-	cfg := writeConfig(t, fmt.Sprintf("auth: none\nshutdown_grace: 10s\nservers:\n  kid:\n    command: %s\n", filepath.Join(binDir, "testupstream")))
+	cfg := writeConfig(t, fmt.Sprintf("auth: none\nshutdown_grace: 10s\nservers:\n  kid:\n    command: %s\n    tools: {read_only: [slow]}\n", filepath.Join(binDir, "testupstream")))
 	d := serve(t, cfg)
 	c := mcpClient(t, d, "kid", "")
 	if names := toolNames(t, c); !slices.Contains(names, "slow") {

@@ -24,6 +24,11 @@ func TestQuickstart(t *testing.T) {
 	if !isErr || !strings.Contains(got, "tools.deny") {
 		t.Fatalf("delete_all_files = %q (error %v), want refused by tools.deny", got, isErr)
 	}
+	// The shipped policy: not read-only, so it needs approval.
+	got, isErr = callText(t, c, "current_time", nil)
+	if !isErr || !strings.HasPrefix(got, "Denied by policy: approval required") {
+		t.Fatalf("current_time = %q (error %v), want held for approval by the default policy", got, isErr)
+	}
 }
 
 // postRaw posts a ping with a bearer token and returns the status and body.

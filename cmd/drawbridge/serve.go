@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drawbridge-mcp/drawbridge/policy"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 	"github.com/drawbridge-mcp/drawbridge/state"
 )
@@ -40,7 +41,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	log := slog.New(h)
 
-	opts := proxy.Options{Config: cfg, Logger: log}
+	engine, err := policy.NewFromConfig(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := engine.Watch(ctx); err != nil {
+		return err
+	}
+	if cfg.Policy.Mode == "shadow" {
+		log.Warn("policy.mode is shadow: decisions are recorded, not enforced; every call proceeds")
+	}
+	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine,
+		Checks: map[string]func() (bool, string){"policy": policyCheck(engine)}}
 	if cfg.Auth == "token" {
 		db, err := state.Open(ctx, cfg.DataDir)
 		if err != nil {
@@ -67,7 +79,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	srv.Warm(ctx)
 	log.Info("drawbridge listening", "url", "http://"+ln.Addr().String()+"/mcp/<label>",
-		"servers", strings.Join(cfg.Labels(), ","), "auth", cfg.Auth)
+		"servers", strings.Join(cfg.Labels(), ","), "auth", cfg.Auth, "policy", engine.Source(), "policy_mode", cfg.Policy.Mode)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

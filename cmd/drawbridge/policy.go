@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/policy"
+	"github.com/drawbridge-mcp/drawbridge/proxy"
+)
+
+// policyCheck reports the engine's last reload for /readyz.
+func policyCheck(e *policy.Engine) func() (bool, string) {
+	return func() (bool, string) {
+		gen, loaded, err := e.Status()
+		if err != nil {
+			return false, fmt.Sprintf("generation %d (loaded %s) serving; last reload failed: %v", gen, loaded.Format(time.RFC3339), err)
+		}
+		return true, fmt.Sprintf("generation %d from %s, loaded %s", gen, e.Source(), loaded.Format(time.RFC3339))
+	}
+}
+
+// runPolicy is `drawbridge policy test` and `drawbridge policy eval`.
+func runPolicy(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: policy test [DIR] [-v] [--run REGEX] | policy eval --server S --tool T [--args JSON] [--client C] [--explain]", errUsage)
+	}
+	switch args[0] {
+	case "test":
+		return runPolicyTest(ctx, e, args[1:])
+	case "eval":
+		return runPolicyEval(ctx, e, args[1:])
+	}
+	return fmt.Errorf("%w: unknown policy command %q (test, eval)", errUsage, args[0])
+}
+
+// runPolicyTest runs *_test.rego like opa test: same report, same exit
+// status (0 pass, 2 a test failed, 1 the policy did not load).
+func runPolicyTest(ctx context.Context, e env, args []string) error {
+	f := newFlags("policy test", e)
+	verbose := f.Bool("v", false, "verbose: report every test, with print() output")
+	filter := f.String("run", "", "run only tests whose name matches `REGEX`")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	dir := ""
+	switch {
+	case len(pos) == 1:
+		dir = pos[0]
+	case len(pos) > 1:
+		return fmt.Errorf("%w: policy test takes one directory", errUsage)
+	default:
+		// No directory: the config's policy.dir when there is a config,
+		// else the shipped policies.
+		if cfg, err := f.load(); err == nil {
+			dir = cfg.Policy.Dir
+		}
+	}
+	if code := policy.Test(ctx, dir, *filter, *verbose, e.stdout, nil); code != 0 {
+		return exitError{code}
+	}
+	return nil
+}
+
+// runPolicyEval prints the decision for a hypothetical call.
+func runPolicyEval(ctx context.Context, e env, args []string) error {
+	f := newFlags("policy eval", e)
+	server := f.String("server", "", "server `label` (required)")
+	tool := f.String("tool", "", "tool `name` (required)")
+	argsJSON := f.String("args", "{}", "the call's arguments, a JSON `object`")
+	clientName := f.String("client", "cli", "client `name` (a token name)")
+	explain := f.Bool("explain", false, "show the trace and print() output that produced the decision")
+	if _, err := f.parse(args); err != nil {
+		return err
+	}
+	if *server == "" || *tool == "" {
+		return fmt.Errorf("%w: --server and --tool are required", errUsage)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(*argsJSON), &obj); err != nil {
+		return fmt.Errorf("%w: --args must be a JSON object: %v", errUsage, err)
+	}
+	cfg, err := f.load()
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	engine, err := policy.NewFromConfig(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	in := &policy.Input{
+		Method: "tools/call", Server: *server, Tool: policy.Tool{Name: *tool},
+		Arguments: json.RawMessage(*argsJSON), Client: policy.Client{Name: *clientName, Address: "127.0.0.1"},
+		Time: time.Now(), Request: policy.Request{ID: "cli", ProtocolVersion: "2025-06-18", UserAgent: "drawbridge-cli"},
+	}
+	if sc, ok := cfg.Servers[*server]; ok {
+		if def, err := proxy.FetchTool(ctx, sc, *tool, log); err != nil {
+			fmt.Fprintf(e.stderr, "note: evaluating without the tool's definition: %v\n", err)
+		} else {
+			in.Tool = def
+		}
+	}
+	var (
+		d      policy.Decision
+		perr   error
+		trace  []*policy.Event
+		prints []string
+	)
+	if *explain {
+		d, perr, trace, prints = engine.Explain(ctx, in)
+	} else {
+		d, perr = engine.Decide(ctx, in)
+	}
+	out := map[string]any{"action": d.Action, "reason": d.Reason}
+	if perr != nil {
+		out["policy_error"] = strings.TrimPrefix(perr.Error(), policy.ErrPolicy.Error()+"\n")
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	if *explain {
+		fmt.Fprintln(e.stdout, "\n# print() output")
+		for _, p := range prints {
+			fmt.Fprintln(e.stdout, p)
+		}
+		fmt.Fprintln(e.stdout, "\n# trace")
+		fmt.Fprint(e.stdout, policy.PrettyTrace(trace))
+	}
+	return nil
+}

@@ -1,0 +1,226 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown/print"
+
+	"github.com/drawbridge-mcp/drawbridge/config"
+	shipped "github.com/drawbridge-mcp/drawbridge/rego"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Dir is the policy directory; empty means the policies shipped in rego/.
+	Dir string
+	// Query defaults to DefaultQuery.
+	Query string
+	// Data is merged at the root of data (after data.json / data.yaml).
+	Data map[string]any
+	// Config is what Drawbridge tells policies about its configuration, at
+	// data.config (servers and their tool lists).
+	Config map[string]any
+	// Timeout bounds one evaluation; default DefaultTimeout.
+	Timeout time.Duration
+	// AllowBuiltins names restricted builtins (http.send, …) the policy may
+	// use.
+	AllowBuiltins []string
+	Logger        *slog.Logger
+}
+
+// Engine evaluates decisions. It is safe for concurrent use; Reload swaps
+// the policy atomically while evaluations continue on the old one.
+type Engine struct {
+	opts  Options
+	fsys  fs.FS
+	caps  *ast.Capabilities
+	log   *slog.Logger
+	cur   atomic.Pointer[compiled]
+	cache valueCache
+
+	mu         sync.Mutex // serialises reloads and guards the fields below
+	loaded     time.Time
+	reloadErr  error
+	generation int
+}
+
+// New loads, compiles and tests the policy. A policy that does not compile
+// or whose tests fail is an error: Drawbridge never starts on one.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Query == "" {
+		opts.Query = DefaultQuery
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	caps, err := capabilities(opts.AllowBuiltins)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{opts: opts, caps: caps, log: opts.Logger, fsys: shippedFS()}
+	if opts.Dir != "" {
+		if _, err := os.Stat(opts.Dir); err != nil {
+			return nil, fmt.Errorf("policy dir: %w", err)
+		}
+		e.fsys = os.DirFS(opts.Dir)
+	}
+	if err := e.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Source names where the policy comes from.
+func (e *Engine) Source() string {
+	if e.opts.Dir == "" {
+		return "shipped default (rego/)"
+	}
+	return e.opts.Dir
+}
+
+// Reload builds a new generation (load, compile, run the policy's tests)
+// and swaps it in. On any failure the old generation keeps serving and the
+// error is returned and kept for Status.
+func (e *Engine) Reload(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	next, err := e.build(ctx)
+	if err != nil {
+		e.reloadErr = err
+		return err
+	}
+	e.cur.Store(next)
+	e.loaded, e.reloadErr = time.Now(), nil
+	e.generation++
+	return nil
+}
+
+func (e *Engine) build(ctx context.Context) (*compiled, error) {
+	b, err := load(e.fsys, e.opts.Data)
+	if err != nil {
+		return nil, fmt.Errorf("load policy %s: %w", e.Source(), err)
+	}
+	if e.opts.Config != nil {
+		b.data["config"] = e.opts.Config
+	}
+	c, err := compile(ctx, b, e.caps, e.opts.Query)
+	if err != nil {
+		return nil, fmt.Errorf("compile policy %s: %w", e.Source(), err)
+	}
+	sum, err := runTests(ctx, b, e.caps, "", nil, false)
+	if err != nil {
+		return nil, fmt.Errorf("test policy %s: %w", e.Source(), err)
+	}
+	if sum.Failed > 0 {
+		return nil, fmt.Errorf("test policy %s: %d of %d tests failed: %v", e.Source(), sum.Failed, sum.Total, sum.FailedNames)
+	}
+	return c, nil
+}
+
+// Status reports the last reload's outcome for /readyz.
+func (e *Engine) Status() (generation int, loaded time.Time, lastErr error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.generation, e.loaded, e.reloadErr
+}
+
+// Decide evaluates the decision for in. It always returns a usable
+// decision: when the policy fails to make one (undefined, not an object,
+// unknown action, error, past the timeout) it is a deny, and the error
+// (wrapping ErrPolicy) says what went wrong.
+func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
+	begin := time.Now()
+	d, err := e.decide(ctx, in, nil)
+	d.Took = time.Since(begin)
+	return d, err
+}
+
+func (e *Engine) decide(ctx context.Context, in *Input, extra []rego.EvalOption) (Decision, error) {
+	v, err := in.value(&e.cache)
+	if err != nil {
+		return policyError("build input: " + err.Error())
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	defer cancel()
+	rs, err := e.cur.Load().query.Eval(ctx, append(extra, rego.EvalParsedInput(v))...)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return policyError(fmt.Sprintf("evaluation took longer than policy.timeout (%s)", e.opts.Timeout))
+		}
+		return policyError("evaluation failed: " + err.Error())
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return policyError(e.opts.Query + " is undefined for this input")
+	}
+	return interpret(rs[0].Expressions[0].Value)
+}
+
+// interpret checks the decision's shape.
+func interpret(v any) (Decision, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return policyError(fmt.Sprintf("decision is %T, not an object", v))
+	}
+	action, _ := obj["action"].(string)
+	switch action {
+	case Allow, Deny, Approve:
+	default:
+		return policyError(fmt.Sprintf("decision action %v is not allow, deny or approve", obj["action"]))
+	}
+	reason, ok := obj["reason"].(string)
+	if _, present := obj["reason"]; present && !ok {
+		return policyError("decision reason is not a string")
+	}
+	return Decision{Action: action, Reason: reason}, nil
+}
+
+// Explain evaluates with a full trace and print() captured, for `drawbridge
+// policy eval --explain`.
+func (e *Engine) Explain(ctx context.Context, in *Input) (Decision, error, []*Event, []string) {
+	tracer := newTracer()
+	prints := &printCollector{}
+	d, err := e.decide(ctx, in, []rego.EvalOption{rego.EvalQueryTracer(tracer), rego.EvalPrintHook(prints)})
+	return d, err, tracer.events(), prints.lines
+}
+
+// printCollector keeps print() output.
+type printCollector struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (p *printCollector) Print(ctx print.Context, msg string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lines = append(p.lines, fmt.Sprintf("%s: %s", ctx.Location, msg))
+	return nil
+}
+
+func shippedFS() fs.FS { return shipped.FS }
+
+// NewFromConfig builds the engine a Drawbridge config describes, as serve
+// runs it.
+func NewFromConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, error) {
+	return New(ctx, Options{
+		Dir:           cfg.Policy.Dir,
+		Query:         cfg.Policy.Query,
+		Data:          cfg.Policy.Data,
+		Config:        cfg.PolicyData(),
+		Timeout:       cfg.Policy.Timeout.D(),
+		AllowBuiltins: cfg.Policy.AllowBuiltins,
+		Logger:        log,
+	})
+}

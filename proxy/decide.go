@@ -1,0 +1,45 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/drawbridge-mcp/drawbridge/policy"
+)
+
+// Decider decides calls. policy.Engine implements it.
+type Decider interface {
+	Decide(ctx context.Context, in *policy.Input) (policy.Decision, error)
+}
+
+var _ Decider = (*policy.Engine)(nil)
+
+// decide asks the policy about one tool: a call when args is not nil, the
+// tool's visibility at list time otherwise. A policy that fails to decide
+// is a deny (the engine makes it one); its detail goes to the log with the
+// request ID.
+func (s *Server) decide(ctx context.Context, u *Upstream, t *Tool, args json.RawMessage) policy.Decision {
+	req := RequestFrom(ctx)
+	method := "tools/list"
+	if args != nil {
+		method = "tools/call"
+	}
+	in := &policy.Input{
+		Method:    method,
+		Server:    u.cfg.Label,
+		Tool:      policy.Tool{Name: t.Name, Description: t.Description, Annotations: t.Annotations, InputSchema: t.InputSchema},
+		Arguments: args,
+		Client:    policy.Client{Name: req.Client.Name, Address: req.Client.Address},
+		Session:   req.Session,
+		Time:      req.Received,
+		Request:   policy.Request{ID: req.ID, ProtocolVersion: req.Protocol, UserAgent: req.UserAgent},
+	}
+	d, err := s.policy.Decide(ctx, in)
+	if err != nil {
+		s.log.Warn("policy error", "request_id", req.ID, "server", u.cfg.Label, "tool", t.Name, "method", method, "err", err)
+	}
+	return d
+}
+
+// shadow reports whether decisions are only recorded, not enforced.
+func (s *Server) shadow() bool { return s.cfg.Policy.Mode == "shadow" }
