@@ -46,7 +46,7 @@ type Engine struct {
 	caps  *ast.Capabilities
 	log   *slog.Logger
 	cur   atomic.Pointer[compiled]
-	cache valueCache
+	cache toolCache
 
 	mu         sync.Mutex // serialises reloads and guards the fields below
 	loaded     time.Time
@@ -135,6 +135,16 @@ func (e *Engine) Status() (generation int, loaded time.Time, lastErr error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.generation, e.loaded, e.reloadErr
+}
+
+// Check is Status for /readyz: whether the last reload worked, and which
+// generation serves.
+func (e *Engine) Check() (ok bool, detail string) {
+	gen, loaded, err := e.Status()
+	if err != nil {
+		return false, fmt.Sprintf("generation %d (loaded %s) serving; last reload failed: %v", gen, loaded.Format(time.RFC3339), err)
+	}
+	return true, fmt.Sprintf("generation %d from %s, loaded %s", gen, e.Source(), loaded.Format(time.RFC3339))
 }
 
 // Decide evaluates the decision for in. It always returns a usable

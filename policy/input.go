@@ -47,34 +47,55 @@ type Request struct {
 	UserAgent       string
 }
 
-// valueCache converts the JSON parts of a tool definition once: they repeat
-// on every call of that tool.
-type valueCache struct {
+// toolCache converts each tool definition to an OPA value once: the same
+// definition comes with every call of that tool.
+type toolCache struct {
 	mu sync.Mutex
-	m  map[string]ast.Value
+	m  map[string]*ast.Term
 }
 
-const maxCachedValues = 4096
+const maxCachedTools = 4096
 
-func (c *valueCache) get(raw json.RawMessage) (ast.Value, error) {
-	key := string(raw)
+func (c *toolCache) get(t *Tool) (*ast.Term, error) {
+	key := t.Name + "\x00" + t.Description + "\x00" + string(t.Annotations) + "\x00" + string(t.InputSchema)
 	c.mu.Lock()
 	v, ok := c.m[key]
 	c.mu.Unlock()
 	if ok {
 		return v, nil
 	}
-	v, err := jsonValue(raw)
+	v, err := t.term()
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxCachedValues {
-		c.m = make(map[string]ast.Value)
+	if c.m == nil || len(c.m) >= maxCachedTools {
+		c.m = make(map[string]*ast.Term)
 	}
 	c.m[key] = v
 	c.mu.Unlock()
 	return v, nil
+}
+
+func (t *Tool) term() (*ast.Term, error) {
+	obj := ast.NewObject(
+		ast.Item(ast.InternedTerm("name"), ast.StringTerm(t.Name)),
+		ast.Item(ast.InternedTerm("description"), ast.StringTerm(t.Description)),
+	)
+	for _, f := range []struct {
+		key string
+		raw json.RawMessage
+	}{{"annotations", t.Annotations}, {"input_schema", t.InputSchema}} {
+		v := ast.Value(ast.NewObject())
+		if len(f.raw) > 0 {
+			var err error
+			if v, err = jsonValue(f.raw); err != nil {
+				return nil, fmt.Errorf("tool %s: %w", f.key, err)
+			}
+		}
+		obj.Insert(ast.StringTerm(f.key), ast.NewTerm(v))
+	}
+	return ast.NewTerm(obj), nil
 }
 
 func jsonValue(raw json.RawMessage) (ast.Value, error) {
@@ -83,28 +104,15 @@ func jsonValue(raw json.RawMessage) (ast.Value, error) {
 
 // value builds the input document as an OPA value directly, without a JSON
 // round trip.
-func (in *Input) value(cache *valueCache) (ast.Value, error) {
-	tool := ast.NewObject(
-		ast.Item(ast.InternedTerm("name"), ast.StringTerm(in.Tool.Name)),
-		ast.Item(ast.InternedTerm("description"), ast.StringTerm(in.Tool.Description)),
-	)
-	for _, f := range []struct {
-		key string
-		raw json.RawMessage
-	}{{"annotations", in.Tool.Annotations}, {"input_schema", in.Tool.InputSchema}} {
-		v := ast.Value(ast.NewObject())
-		if len(f.raw) > 0 {
-			var err error
-			if v, err = cache.get(f.raw); err != nil {
-				return nil, fmt.Errorf("tool %s: %w", f.key, err)
-			}
-		}
-		tool.Insert(ast.StringTerm(f.key), ast.NewTerm(v))
+func (in *Input) value(cache *toolCache) (ast.Value, error) {
+	tool, err := cache.get(&in.Tool)
+	if err != nil {
+		return nil, err
 	}
 	obj := ast.NewObject(
 		ast.Item(ast.InternedTerm("method"), ast.StringTerm(in.Method)),
 		ast.Item(ast.InternedTerm("server"), ast.StringTerm(in.Server)),
-		ast.Item(ast.InternedTerm("tool"), ast.NewTerm(tool)),
+		ast.Item(ast.InternedTerm("tool"), tool),
 		ast.Item(ast.InternedTerm("client"), ast.ObjectTerm(
 			ast.Item(ast.InternedTerm("name"), ast.StringTerm(in.Client.Name)),
 			ast.Item(ast.InternedTerm("address"), ast.StringTerm(in.Client.Address)))),
@@ -137,7 +145,7 @@ func (in *Input) value(cache *valueCache) (ast.Value, error) {
 
 // JSON renders the input document, for `drawbridge policy eval` and tests.
 func (in *Input) JSON() ([]byte, error) {
-	v, err := in.value(&valueCache{})
+	v, err := in.value(&toolCache{})
 	if err != nil {
 		return nil, err
 	}

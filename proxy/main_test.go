@@ -116,7 +116,8 @@ func start(t testing.TB, yaml string) *harness {
 	if err != nil {
 		t.Fatalf("policy: %v", err)
 	}
-	h.Srv, err = proxy.New(proxy.Options{Config: cfg, Logger: log, Tokens: stateTokens{h.State}, Policy: h.Engine})
+	h.Srv, err = proxy.New(proxy.Options{Config: cfg, Logger: log, Tokens: stateTokens{h.State}, Policy: h.Engine,
+		Checks: map[string]func() (bool, string){"policy": h.Engine.Check}})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}

@@ -10,18 +10,21 @@ package drawbridge
 
 import rego.v1
 
-decision := {"action": "deny", "reason": sprintf("server %q is not configured", [input.server])} if {
+decision := {"action": "deny", "reason": concat("", ["server ", input.server, " is not configured"])} if {
 	not data.config.servers[input.server]
-} else := {"action": "allow", "reason": sprintf("%s is read-only", [input.tool.name])} if {
+} else := {"action": "allow", "reason": concat("", [input.tool.name, " is read-only"])} if {
 	read_only
-} else := {"action": "approve", "reason": sprintf("%s is not marked read-only", [input.tool.name])}
+} else := {"action": "approve", "reason": concat("", [input.tool.name, " is not marked read-only"])}
+
+read_only_patterns contains p if some p in data.config.servers[input.server].read_only
+
+read_only_patterns contains p if some p in data.read_only[input.server]
+
+# An exact name is a set lookup; only patterns with a * need glob matching.
+read_only if input.tool.name in read_only_patterns
 
 read_only if {
-	some pattern in data.config.servers[input.server].read_only
-	glob.match(pattern, [], input.tool.name)
-}
-
-read_only if {
-	some pattern in data.read_only[input.server]
+	some pattern in read_only_patterns
+	contains(pattern, "*")
 	glob.match(pattern, [], input.tool.name)
 }

@@ -42,7 +42,7 @@ type drawbridge struct {
 
 func startDrawbridge(bin, work, upstream string) (*drawbridge, error) {
 	cfg := filepath.Join(work, "drawbridge.yaml")
-	yaml := fmt.Sprintf("data_dir: ./data\nservers:\n  echo:\n    url: %s\n", upstream)
+	yaml := fmt.Sprintf("data_dir: ./data\nservers:\n  echo:\n    url: %s\n    tools: {read_only: [echo]}\n", upstream)
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		return nil, err
 	}

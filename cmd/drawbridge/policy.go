@@ -12,17 +12,6 @@ import (
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 )
 
-// policyCheck reports the engine's last reload for /readyz.
-func policyCheck(e *policy.Engine) func() (bool, string) {
-	return func() (bool, string) {
-		gen, loaded, err := e.Status()
-		if err != nil {
-			return false, fmt.Sprintf("generation %d (loaded %s) serving; last reload failed: %v", gen, loaded.Format(time.RFC3339), err)
-		}
-		return true, fmt.Sprintf("generation %d from %s, loaded %s", gen, e.Source(), loaded.Format(time.RFC3339))
-	}
-}
-
 // runPolicy is `drawbridge policy test` and `drawbridge policy eval`.
 func runPolicy(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {

@@ -52,7 +52,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		log.Warn("policy.mode is shadow: decisions are recorded, not enforced; every call proceeds")
 	}
 	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine,
-		Checks: map[string]func() (bool, string){"policy": policyCheck(engine)}}
+		Checks: map[string]func() (bool, string){"policy": engine.Check}}
 	if cfg.Auth == "token" {
 		db, err := state.Open(ctx, cfg.DataDir)
 		if err != nil {

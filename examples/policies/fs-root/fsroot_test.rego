@@ -1,0 +1,65 @@
+package drawbridge_test
+
+import rego.v1
+
+import data.drawbridge
+
+read(path) := {"method": "tools/call", "tool": {"name": "read_file"}, "arguments": {"path": path}}
+
+test_inside_root_allowed if {
+	drawbridge.decision.action == "allow" with input as read("/srv/share/reports/q3.txt")
+}
+
+test_root_itself_allowed if {
+	drawbridge.decision.action == "allow" with input as read("/srv/share")
+}
+
+test_dotdot_escape_denied if {
+	d := drawbridge.decision with input as read("/srv/share/../../etc/passwd")
+	d.action == "deny"
+	contains(d.reason, "..")
+}
+
+test_outside_denied if {
+	drawbridge.decision.action == "deny" with input as read("/etc/shadow")
+}
+
+test_prefix_trick_denied if {
+	drawbridge.decision.action == "deny" with input as read("/srv/share-private/key")
+}
+
+test_relative_denied if {
+	drawbridge.decision.action == "deny" with input as read("reports/../../../etc/passwd")
+}
+
+test_home_denied if {
+	drawbridge.decision.action == "deny" with input as read("~/.ssh/id_ed25519")
+}
+
+test_encoded_dotdot_denied if {
+	drawbridge.decision.action == "deny" with input as read("/srv/share/%2e%2e/%2e%2e/etc/passwd")
+}
+
+test_proc_symlink_denied if {
+	drawbridge.decision.action == "deny" with input as read("/srv/share/proc/self/root/etc/passwd")
+}
+
+test_backslash_denied if {
+	drawbridge.decision.action == "deny" with input as read("/srv/share\\..\\..\\etc")
+}
+
+test_one_bad_path_in_a_list_denied if {
+	drawbridge.decision.action == "deny" with input as {"method": "tools/call", "tool": {"name": "read_multiple_files"}, "arguments": {"paths": ["/srv/share/a", "/srv/share/../b"]}}
+}
+
+test_move_checks_both_ends if {
+	drawbridge.decision.action == "deny" with input as {"method": "tools/call", "tool": {"name": "move_file"}, "arguments": {"source": "/srv/share/a", "destination": "/tmp/a"}}
+}
+
+test_non_string_path_denied if {
+	drawbridge.decision.action == "deny" with input as {"method": "tools/call", "tool": {"name": "read_multiple_files"}, "arguments": {"paths": [{"nested": "/etc"}]}}
+}
+
+test_root_from_data if {
+	drawbridge.decision.action == "allow" with input as read("/home/me/notes.md") with data.fs as {"root": "/home/me"}
+}

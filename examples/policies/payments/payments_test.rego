@@ -1,0 +1,54 @@
+package drawbridge_test
+
+import rego.v1
+
+import data.drawbridge
+
+link(amount) := {"method": "tools/call", "server": "stripe", "tool": {"name": "create_payment_link"}, "arguments": {"amount": amount, "currency": "usd"}}
+
+test_small_amount_allowed if {
+	drawbridge.decision.action == "allow" with input as link(2000)
+}
+
+test_at_the_approval_line_allowed if {
+	drawbridge.decision.action == "allow" with input as link(10000)
+}
+
+test_above_approval_line_held if {
+	d := drawbridge.decision with input as link(10001)
+	d.action == "approve"
+	contains(d.reason, "10001")
+}
+
+test_above_cap_denied if {
+	drawbridge.decision.action == "deny" with input as link(250000)
+}
+
+test_limits_from_data if {
+	drawbridge.decision.action == "approve" with input as link(600) with data.payments as {"approve_above": 500, "deny_above": 1000}
+}
+
+test_missing_amount_denied if {
+	d := drawbridge.decision with input as {"method": "tools/call", "tool": {"name": "create_refund"}, "arguments": {}}
+	d.action == "deny"
+}
+
+test_string_amount_denied if {
+	drawbridge.decision.action == "deny" with input as link("99999999")
+}
+
+test_negative_amount_denied if {
+	drawbridge.decision.action == "deny" with input as link(-5)
+}
+
+test_listed_without_arguments if {
+	drawbridge.decision.action == "allow" with input as {"method": "tools/list", "tool": {"name": "create_payment_link"}}
+}
+
+test_reads_allowed if {
+	drawbridge.decision.action == "allow" with input as {"method": "tools/call", "tool": {"name": "list_customers"}, "arguments": {}}
+}
+
+test_unknown_tool_held if {
+	drawbridge.decision.action == "approve" with input as {"method": "tools/call", "tool": {"name": "delete_customer"}, "arguments": {}}
+}
