@@ -33,6 +33,8 @@ type Config struct {
 	// ShutdownGrace is how long in-flight calls may finish after SIGINT or
 	// SIGTERM. Default 10s.
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
+	// Audit is the ledger every call is written to.
+	Audit Audit `yaml:"audit"`
 	// Policy is the Rego policy that decides every call.
 	Policy Policy `yaml:"policy"`
 	// Servers maps a label (OpenAI's server_label rule: letters, digits, _
@@ -94,6 +96,28 @@ type ToolFilter struct {
 	ReadOnly []string `yaml:"read_only"`
 }
 
+// Audit configures the ledger.
+type Audit struct {
+	// Path of the SQLite file. Default data_dir/audit.db; relative to the
+	// config file.
+	Path string `yaml:"path"`
+	// Sync is normal (default: a committed event survives a killed process)
+	// or full (it survives power loss; fsync per batch).
+	Sync string `yaml:"sync"`
+	// OnError is deny (default: when the ledger cannot be written, calls are
+	// refused) or allow (calls go on unrecorded; said loudly at start).
+	OnError string `yaml:"on_error"`
+	// MaxResultBytes cuts a recorded result, with a marker. Default 65536.
+	MaxResultBytes int `yaml:"max_result_bytes"`
+	// RedactKeys are argument keys whose values are recorded as
+	// [REDACTED], added to the defaults (password, token, secret,
+	// authorization, card_number, cvv, …). Case-insensitive, any depth.
+	RedactKeys []string `yaml:"redact_keys"`
+	// Retention deletes events older than this, daily ("90d", "720h").
+	// Default: keep everything.
+	Retention Duration `yaml:"retention"`
+}
+
 // Policy configures the policy engine.
 type Policy struct {
 	// Dir holds the .rego files (tests: *_test.rego) and data.json /
@@ -126,6 +150,7 @@ const (
 	DefaultCacheTTL     = 5 * time.Minute
 	DefaultGrace        = 10 * time.Second
 	DefaultPolicyTime   = 100 * time.Millisecond
+	DefaultMaxResult    = 64 << 10
 )
 
 // IsStdio reports whether the server is a local child process.

@@ -2,22 +2,39 @@ package config
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
-// Duration is a time.Duration written as "30s", "5m" or "1h30m".
+// Duration is a time.Duration written as "30s", "5m", "1h30m" or "30d".
 type Duration time.Duration
 
-// UnmarshalYAML accepts Go duration strings.
+// UnmarshalYAML accepts Go duration strings and whole days ("30d").
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
+	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (use 30s, 5m, 1h)", n.Line, n.Value)
+		return fmt.Errorf("line %d: %w", n.Line, err)
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// ParseDuration reads Go durations and whole days ("30d").
+func ParseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err == nil && n >= 0 {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (use 30s, 5m, 1h, 30d)", s)
+	}
+	return v, nil
 }
 
 // D returns the time.Duration.

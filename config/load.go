@@ -137,6 +137,19 @@ func (c *Config) setDefaults() {
 		c.Policy.Timeout = Duration(DefaultPolicyTime)
 	}
 	c.Policy.Dir = c.Resolve(c.Policy.Dir)
+	if c.Audit.Path == "" {
+		c.Audit.Path = filepath.Join(c.DataDir, "audit.db")
+	}
+	c.Audit.Path = c.Resolve(c.Audit.Path)
+	if c.Audit.Sync == "" {
+		c.Audit.Sync = "normal"
+	}
+	if c.Audit.OnError == "" {
+		c.Audit.OnError = "deny"
+	}
+	if c.Audit.MaxResultBytes == 0 {
+		c.Audit.MaxResultBytes = DefaultMaxResult
+	}
 	for label, s := range c.Servers {
 		if s == nil {
 			continue

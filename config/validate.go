@@ -43,6 +43,18 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("allowed_origins[%d]", i), "%q is not an origin like https://example.com", o)
 		}
 	}
+	if c.Audit.Sync != "normal" && c.Audit.Sync != "full" {
+		bad("audit.sync", "must be normal or full, not %q", c.Audit.Sync)
+	}
+	if c.Audit.OnError != "deny" && c.Audit.OnError != "allow" {
+		bad("audit.on_error", "must be deny or allow, not %q", c.Audit.OnError)
+	}
+	if c.Audit.MaxResultBytes < 0 {
+		bad("audit.max_result_bytes", "must be positive")
+	}
+	if c.Audit.Retention < 0 {
+		bad("audit.retention", "must be positive")
+	}
 	if c.Policy.Mode != "enforce" && c.Policy.Mode != "shadow" {
 		bad("policy.mode", "must be enforce or shadow, not %q", c.Policy.Mode)
 	}

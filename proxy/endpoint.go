@@ -9,6 +9,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/drawbridge-mcp/drawbridge/audit"
 )
 
 // serveMCP is the Streamable HTTP endpoint of one upstream. Drawbridge keeps
@@ -33,32 +35,34 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		writeHTTPError(w, http.StatusUnsupportedMediaType, codeInvalidRequest, "Content-Type must be application/json")
+		s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		return
 	}
 	sse, ok := wantsSSE(r.Header.Get("Accept"))
 	if !ok {
-		writeHTTPError(w, http.StatusNotAcceptable, codeInvalidRequest, "Accept must include application/json or text/event-stream")
+		s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusNotAcceptable, "Accept must include application/json or text/event-stream")
 		return
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeHTTPError(w, http.StatusRequestEntityTooLarge, codeInvalidRequest, "request body is over the limit of "+itoa(tooBig.Limit)+" bytes")
+			s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusRequestEntityTooLarge, "request body is over the limit of "+itoa(tooBig.Limit)+" bytes")
 			return
 		}
-		writeHTTPError(w, http.StatusBadRequest, codeParseError, "unreadable request body")
+		s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusBadRequest, "unreadable request body")
 		return
 	}
 
 	msgs, batch, perr := parseBody(body, req.Protocol)
 	if perr != nil {
+		s.recordRejection(r, audit.StatusBadRequest, perr.Message)
 		writeJSON(w, http.StatusBadRequest, failure(nil, perr))
 		return
 	}
 	if !batch && req.Protocol == modernVersion {
 		if id, e := checkModernHeaders(r, msgs[0]); e != nil {
+			s.recordRejection(r, audit.StatusBadRequest, e.Message)
 			writeJSON(w, http.StatusBadRequest, failure(id, e))
 			return
 		}
@@ -111,15 +115,18 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 func (s *Server) handleMessage(r *http.Request, u *Upstream, raw json.RawMessage) *response {
 	var m message
 	if err := json.Unmarshal(raw, &m); err != nil {
+		e := errorf(codeInvalidRequest, "message is not a JSON-RPC object")
 		var syntax *json.SyntaxError
 		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return failure(nil, errorf(codeParseError, "request body is not valid JSON"))
+			e = errorf(codeParseError, "request body is not valid JSON")
 		}
-		return failure(nil, errorf(codeInvalidRequest, "message is not a JSON-RPC object"))
+		s.recordRejection(r, audit.StatusBadRequest, e.Message)
+		return failure(nil, e)
 	}
 	k, why := m.classify()
 	switch k {
 	case kindInvalid:
+		s.recordRejection(r, audit.StatusBadRequest, "invalid JSON-RPC message: "+why)
 		return failure(m.ID, errorf(codeInvalidRequest, "%s", why))
 	case kindNotification, kindResponse:
 		return nil

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/audit"
 )
 
 // Handler returns the MCP listener's handler. The HTTP layer's order, outer
@@ -68,7 +70,7 @@ func (s *Server) identify(next http.Handler) http.Handler {
 func (s *Server) mcp(w http.ResponseWriter, r *http.Request) {
 	req := RequestFrom(r.Context())
 	if why := s.hosts.check(r); why != "" {
-		writeHTTPError(w, http.StatusForbidden, codeInvalidRequest, why)
+		s.rejectHTTP(w, r, audit.StatusUnauthenticated, http.StatusForbidden, why)
 		return
 	}
 	if !s.authenticate(w, r, req) {
@@ -79,6 +81,7 @@ func (s *Server) mcp(w http.ResponseWriter, r *http.Request) {
 		req.Protocol = "2025-03-26"
 	}
 	if !versionSupported(req.Protocol) {
+		s.recordRejection(r, audit.StatusBadRequest, "unsupported protocol version "+strconv.Quote(req.Protocol))
 		writeJSON(w, http.StatusBadRequest, failure(nil, &rpcError{Code: codeUnsupportedVer,
 			Message: "Unsupported protocol version " + strconv.Quote(req.Protocol),
 			Data:    map[string]any{"supported": supportedVersions, "requested": req.Protocol}}))
@@ -87,12 +90,12 @@ func (s *Server) mcp(w http.ResponseWriter, r *http.Request) {
 	req.Label = r.PathValue("label")
 	u, ok := s.upstreams[req.Label]
 	if !ok {
-		writeHTTPError(w, http.StatusNotFound, codeInvalidRequest,
+		s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusNotFound,
 			fmt.Sprintf("unknown server %q; known servers: %s", req.Label, strings.Join(s.cfg.Labels(), ", ")))
 		return
 	}
 	if len(req.Client.Servers) > 0 && !contains(req.Client.Servers, req.Label) {
-		writeHTTPError(w, http.StatusForbidden, codeInvalidRequest,
+		s.rejectHTTP(w, r, audit.StatusDenied, http.StatusForbidden,
 			fmt.Sprintf("client token %q may not use server %q", req.Client.Name, req.Label))
 		return
 	}
@@ -110,7 +113,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, req *Reque
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="drawbridge"`)
-		writeHTTPError(w, http.StatusUnauthorized, codeInvalidRequest,
+		s.rejectHTTP(w, r, audit.StatusUnauthenticated, http.StatusUnauthorized,
 			"missing client token: send Authorization: Bearer <token> (drawbridge token create NAME)")
 		return false
 	}
@@ -120,7 +123,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, req *Reque
 			s.log.Error("token check failed", "request_id", req.ID, "err", err)
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="drawbridge", error="invalid_token"`)
-		writeHTTPError(w, http.StatusUnauthorized, codeInvalidRequest, "invalid, expired or revoked client token")
+		s.rejectHTTP(w, r, audit.StatusUnauthenticated, http.StatusUnauthorized, "invalid, expired or revoked client token")
 		return false
 	}
 	req.Client.Name, req.Client.Servers = id.Name, id.Servers

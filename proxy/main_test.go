@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
@@ -69,6 +70,7 @@ type harness struct {
 	Token  string // a client token for every server, "tester"
 	Srv    *proxy.Server
 	Engine *policy.Engine
+	Audit  *audit.Log
 	State  *state.DB
 	Logs   *syncBuffer
 	Cfg    *config.Config
@@ -116,8 +118,12 @@ func start(t testing.TB, yaml string) *harness {
 	if err != nil {
 		t.Fatalf("policy: %v", err)
 	}
+	h.Audit, err = audit.Open(ctx, audit.Options{Path: cfg.Audit.Path, Sync: cfg.Audit.Sync, Logger: log})
+	if err != nil {
+		t.Fatalf("audit: %v", err)
+	}
 	h.Srv, err = proxy.New(proxy.Options{Config: cfg, Logger: log, Tokens: stateTokens{h.State}, Policy: h.Engine,
-		Checks: map[string]func() (bool, string){"policy": h.Engine.Check}})
+		Ledger: h.Audit, Checks: map[string]func() (bool, string){"policy": h.Engine.Check, "audit": h.Audit.Check}})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}
@@ -132,6 +138,7 @@ func (h *harness) stop() {
 	defer cancel()
 	_ = h.http.Shutdown(ctx)
 	_ = h.Srv.Close()
+	_ = h.Audit.Close()
 	_ = h.State.Close()
 }
 

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 )
 
@@ -19,7 +21,8 @@ import (
 //  2. config allow/deny          what the operator excluded is never shown.
 //  3. policy visibility          a tool the policy denies for this client is
 //     not shown (the call is still checked: lists are cached by clients).
-//  4. answer                     upstream definitions byte-for-byte.
+//  4. answer                     upstream definitions byte-for-byte; the
+//     list is recorded in the ledger.
 //
 // tools/call:
 //  1. parse params               a call without a tool name or with
@@ -32,25 +35,32 @@ import (
 //  4. policy decision            on the call itself, with its arguments: the
 //     API-side require_approval is set by whoever writes the request and is
 //     only advice. deny and approve (until approvals exist) refuse; in
-//     shadow mode the decision is logged and the call proceeds.
-//  5. upstream call              credentials are added innermost, by the
+//     shadow mode the decision is recorded and the call proceeds.
+//  5. audit "decided"            committed to disk before anything leaves:
+//     if the ledger cannot be written the call is refused (fail closed)
+//     unless audit.on_error is allow. Refusals are recorded here too.
+//  6. upstream call              credentials are added innermost, by the
 //     upstream's HTTP transport or the child's environment, only now that
 //     every check has passed.
-//  6. scrub                      configured credentials an upstream echoes
+//  7. scrub                      configured credentials an upstream echoes
 //     back never reach the client.
+//  8. audit "completed"          the outcome, redacted and cut to size.
 //
-// Later stages (approval hold, audit, pin check, output guard) slot in
-// between these, in the order docs/ARCHITECTURE.md gives.
+// Later stages (approval hold, pin check, output guard) slot in between
+// these, in the order docs/ARCHITECTURE.md gives.
 
 // listTools answers tools/list for one upstream.
 func (s *Server) listTools(ctx context.Context, u *Upstream) (json.RawMessage, error) {
+	ev := s.event(ctx, audit.KindListed, u, "tools/list")
 	cat, err := u.Tools(ctx)
 	if err != nil {
+		ev.Status, ev.Error = audit.StatusUpstreamError, s.redact.Text(err.Error())
+		s.finish(ev)
 		return nil, err
 	}
 	var b strings.Builder
+	var shown []string
 	b.WriteString(`{"tools":[`)
-	n := 0
 	for i := range cat.tools {
 		t := &cat.tools[i]
 		if filtered(u.cfg.Tools, t.Name) != "" {
@@ -59,13 +69,15 @@ func (s *Server) listTools(ctx context.Context, u *Upstream) (json.RawMessage, e
 		if d := s.decide(ctx, u, t, nil); d.Action == policy.Deny && !s.shadow() {
 			continue
 		}
-		if n > 0 {
+		if len(shown) > 0 {
 			b.WriteByte(',')
 		}
 		b.Write(t.Raw)
-		n++
+		shown = append(shown, t.Name)
 	}
 	b.WriteString(`]}`)
+	ev.Status, ev.Result = audit.StatusOK, string(mustJSON(shown))
+	s.finish(ev)
 	return json.RawMessage(b.String()), nil
 }
 
@@ -78,78 +90,107 @@ type callParams struct {
 	} `json:"_meta,omitempty"`
 }
 
+// call is one tools/call on its way through the pipeline, with the ledger
+// event it fills in.
+type call struct {
+	u     *Upstream
+	tool  *Tool
+	args  json.RawMessage
+	meta  *struct{ ProgressToken json.RawMessage }
+	ev    *audit.Event
+	begin time.Time
+}
+
 // callTool answers tools/call for one upstream. A refusal or an upstream
 // failure is a tool result with isError, so the model reads why (it
 // surfaces in the Responses API's mcp_call output); only malformed params
 // are JSON-RPC errors.
 func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessage) (json.RawMessage, error) {
-	res, err := s.runCall(ctx, u, params)
-	var ue *UpstreamError
-	if errors.As(err, &ue) {
-		return toolError(fmt.Sprintf("Upstream %q failed: %s (request %s).", ue.Label, ue.Cause, RequestFrom(ctx).ID)), nil
-	}
-	return res, err
-}
+	c := &call{u: u, ev: s.event(ctx, audit.KindDecided, u, "tools/call"), begin: time.Now()}
 
-// runCall runs the tools/call stages in order.
-func (s *Server) runCall(ctx context.Context, u *Upstream, params json.RawMessage) (json.RawMessage, error) {
 	// 1. parse params
 	var p callParams
 	if err := json.Unmarshal(params, &p); err != nil || p.Name == "" {
-		return nil, errorf(codeInvalidParams, `tools/call needs params {"name": string, "arguments": object}`)
+		return nil, s.badRequest(c, params, errorf(codeInvalidParams, `tools/call needs params {"name": string, "arguments": object}`))
 	}
+	c.ev.Tool = p.Name
 	if len(p.Arguments) > 0 && p.Arguments[0] != '{' && string(p.Arguments) != "null" {
-		return nil, errorf(codeInvalidParams, `tools/call "arguments" must be an object`)
+		return nil, s.badRequest(c, p.Arguments, errorf(codeInvalidParams, `tools/call "arguments" must be an object`))
+	}
+	c.args = p.Arguments
+	if len(c.args) == 0 || string(c.args) == "null" {
+		c.args = json.RawMessage(`{}`)
+	}
+	c.ev.Arguments = s.redact.Arguments(c.args)
+	if p.Meta != nil && p.Meta.ProgressToken != nil {
+		c.meta = &struct{ ProgressToken json.RawMessage }{p.Meta.ProgressToken}
 	}
 
 	// 2. resolve the tool
 	tool, err := s.resolveTool(ctx, u, p.Name)
 	if err != nil {
-		return nil, err
+		return s.upstreamFailed(ctx, c, err)
 	}
 	if tool == nil {
-		return s.unknownTool(ctx, u, p.Name), nil
+		return s.refuse(ctx, c, audit.StatusBadRequest, "", "", s.unknownTool(ctx, u, p.Name))
 	}
+	c.tool = tool
 
 	// 3. config allow/deny
 	if why := filtered(u.cfg.Tools, tool.Name); why != "" {
-		return toolError(fmt.Sprintf("Tool %q is not available on server %q: %s.", tool.Name, u.cfg.Label, why)), nil
+		return s.refuse(ctx, c, audit.StatusDenied, policy.Deny, "config: "+why,
+			fmt.Sprintf("Tool %q is not available on server %q: %s.", tool.Name, u.cfg.Label, why))
 	}
 
 	// 4. policy decision
-	args := p.Arguments
-	if len(args) == 0 || string(args) == "null" {
-		args = json.RawMessage(`{}`)
-	}
-	if refusal := s.enforce(ctx, u, tool, args); refusal != nil {
-		return refusal, nil
+	d := s.decide(ctx, u, tool, c.args)
+	c.ev.Decision, c.ev.Reason, c.ev.PolicyUS = d.Action, s.redact.Text(d.Reason), audit.Micros(d.Took)
+	if refusal := s.enforce(ctx, c, d); refusal != "" {
+		return s.refuse(ctx, c, audit.StatusDenied, d.Action, d.Reason, refusal)
 	}
 
-	// 5. upstream call, credentials injected innermost
-	up := map[string]any{"name": tool.Name}
-	if len(p.Arguments) > 0 && string(p.Arguments) != "null" {
-		up["arguments"] = p.Arguments
+	// 5. audit "decided", durable before the call leaves
+	if err := s.ledger.Record(ctx, c.ev); err != nil {
+		if s.cfg.Audit.OnError != "allow" {
+			s.log.Error("audit write failed; call refused", "request_id", c.ev.RequestID, "err", err)
+			return toolError(fmt.Sprintf("Refused: the audit log cannot be written, and Drawbridge does not run calls it cannot record (request %s).", c.ev.RequestID)), nil
+		}
+		s.log.Error("audit write failed; call proceeds unrecorded (audit.on_error: allow)", "request_id", c.ev.RequestID, "err", err)
 	}
-	if p.Meta != nil && p.Meta.ProgressToken != nil {
-		up["_meta"] = map[string]any{"progressToken": p.Meta.ProgressToken}
+
+	// 6. upstream call, credentials injected innermost
+	up := map[string]any{"name": tool.Name, "arguments": c.args}
+	if c.meta != nil {
+		up["_meta"] = map[string]any{"progressToken": c.meta.ProgressToken}
 	}
+	sent := time.Now()
 	res, err := u.Call(ctx, "tools/call", up)
+	done := s.completion(c, sent)
 	if err != nil {
-		return nil, err
+		return s.upstreamFailed(ctx, c, err, done)
 	}
 
-	// 6. scrub
-	return s.scrub.Bytes(res), nil
+	// 7. scrub
+	res = s.scrub.Bytes(res)
+
+	// 8. audit "completed"
+	done.Status = audit.StatusOK
+	if isToolError(res) {
+		done.Status = audit.StatusToolError
+	}
+	done.Result = s.redact.Result(res)
+	s.finish(done)
+	return res, nil
 }
 
-// enforce applies the policy's decision to a call: nil lets it proceed,
-// anything else is the refusal the model reads.
-func (s *Server) enforce(ctx context.Context, u *Upstream, t *Tool, args json.RawMessage) json.RawMessage {
-	d := s.decide(ctx, u, t, args)
+// enforce says how a decision refuses a call ("" lets it proceed). In
+// shadow mode nothing is refused; the decision is logged and recorded.
+func (s *Server) enforce(ctx context.Context, c *call, d policy.Decision) string {
 	if s.shadow() {
-		s.log.Info("shadow decision", "request_id", RequestFrom(ctx).ID, "server", u.cfg.Label, "tool", t.Name,
+		c.ev.PolicyMode = "shadow"
+		s.log.Info("shadow decision", "request_id", RequestFrom(ctx).ID, "server", c.u.cfg.Label, "tool", c.tool.Name,
 			"action", d.Action, "reason", d.Reason)
-		return nil
+		return ""
 	}
 	reason := d.Reason
 	if reason == "" {
@@ -157,12 +198,72 @@ func (s *Server) enforce(ctx context.Context, u *Upstream, t *Tool, args json.Ra
 	}
 	switch d.Action {
 	case policy.Allow:
-		return nil
+		return ""
 	case policy.Approve:
-		return toolError(fmt.Sprintf("Denied by policy: approval required (%s). Drawbridge cannot hold calls for approval yet; ask the operator to allow %q in the policy.", reason, t.Name))
+		return fmt.Sprintf("Denied by policy: approval required (%s). Drawbridge cannot hold calls for approval yet; ask the operator to allow %q in the policy.", reason, c.tool.Name)
 	default:
-		return toolError("Denied by policy: " + reason)
+		return "Denied by policy: " + reason
 	}
+}
+
+// refuse records a call that stops before the upstream and answers the model.
+func (s *Server) refuse(ctx context.Context, c *call, status, decision, reason, text string) (json.RawMessage, error) {
+	c.ev.Status, c.ev.Error = status, s.redact.Text(text)
+	if decision != "" {
+		c.ev.Decision, c.ev.Reason = decision, s.redact.Text(reason)
+	}
+	c.ev.DurationMS = audit.Millis(time.Since(c.begin))
+	if err := s.ledger.Record(ctx, c.ev); err != nil {
+		s.log.Error("audit write failed", "request_id", c.ev.RequestID, "err", err)
+	}
+	return toolError(text), nil
+}
+
+// badRequest records a malformed call and returns its JSON-RPC error.
+func (s *Server) badRequest(c *call, raw json.RawMessage, e *rpcError) error {
+	c.ev.Kind, c.ev.Status, c.ev.Error = audit.KindRejected, audit.StatusBadRequest, e.Message
+	c.ev.Arguments = s.redact.Arguments(raw)
+	c.ev.DurationMS = audit.Millis(time.Since(c.begin))
+	s.finish(c.ev)
+	return e
+}
+
+// completion starts the completed event of a call that went upstream.
+func (s *Server) completion(c *call, sent time.Time) *audit.Event {
+	now := time.Now()
+	return &audit.Event{Kind: audit.KindCompleted, At: now, CallID: c.ev.CallID, RequestID: c.ev.RequestID,
+		Client: c.ev.Client, Server: c.ev.Server, Method: c.ev.Method, Tool: c.ev.Tool,
+		UpstreamMS: audit.Millis(now.Sub(sent)), DurationMS: audit.Millis(now.Sub(c.begin))}
+}
+
+// upstreamFailed answers and records a call the upstream could not serve.
+// done is the completed event when the call had been sent.
+func (s *Server) upstreamFailed(ctx context.Context, c *call, err error, done ...*audit.Event) (json.RawMessage, error) {
+	var ue *UpstreamError
+	var re *rpcError
+	status := audit.StatusUpstreamError
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		status = audit.StatusCancelled
+	case errors.As(err, &ue) && strings.HasPrefix(ue.Cause, "no answer within"):
+		status = audit.StatusTimeout
+	}
+	ev := c.ev
+	if len(done) > 0 {
+		ev = done[0]
+	} else {
+		ev.Kind = audit.KindDecided
+		ev.DurationMS = audit.Millis(time.Since(c.begin))
+	}
+	ev.Status, ev.Error = status, s.redact.Text(err.Error())
+	s.finish(ev)
+	switch {
+	case errors.As(err, &ue):
+		return toolError(fmt.Sprintf("Upstream %q failed: %s (request %s).", ue.Label, ue.Cause, RequestFrom(ctx).ID)), nil
+	case errors.As(err, &re):
+		return nil, re // the upstream's own JSON-RPC error, scrubbed
+	}
+	return nil, err
 }
 
 // resolveTool finds a tool in the catalog, refreshing it once when the name
@@ -185,7 +286,7 @@ func (s *Server) resolveTool(ctx context.Context, u *Upstream, name string) (*To
 	return nil, nil
 }
 
-func (s *Server) unknownTool(ctx context.Context, u *Upstream, name string) json.RawMessage {
+func (s *Server) unknownTool(ctx context.Context, u *Upstream, name string) string {
 	msg := fmt.Sprintf("Unknown tool %q on server %q.", name, u.cfg.Label)
 	if cat, err := u.Tools(ctx); err == nil {
 		var visible []string
@@ -198,7 +299,7 @@ func (s *Server) unknownTool(ctx context.Context, u *Upstream, name string) json
 			msg += " Did you mean: " + strings.Join(near, ", ") + "?"
 		}
 	}
-	return toolError(msg)
+	return msg
 }
 
 // toolError is a tools/call result that tells the model what went wrong.
@@ -207,4 +308,12 @@ func toolError(text string) json.RawMessage {
 		"content": []map[string]string{{"type": "text", "text": text}},
 		"isError": true,
 	})
+}
+
+// isToolError reports whether a tools/call result has isError: true.
+func isToolError(res json.RawMessage) bool {
+	var r struct {
+		IsError bool `json:"isError"`
+	}
+	return json.Unmarshal(res, &r) == nil && r.IsError
 }

@@ -66,9 +66,15 @@ type requestIDs struct {
 }
 
 func newRequestIDs() *requestIDs {
-	return &requestIDs{prefix: newID("req_")[:12] + "-"}
+	return &requestIDs{prefix: newID("")[:8] + "-"}
 }
 
 func (r *requestIDs) next() string {
-	return r.prefix + strconv.FormatUint(r.n.Add(1), 10)
+	return "req_" + r.prefix + strconv.FormatUint(r.n.Add(1), 10)
+}
+
+// call numbers a call (one request may carry several, in a batch) or a
+// ledger entry.
+func (r *requestIDs) call() string {
+	return "call_" + r.prefix + strconv.FormatUint(r.n.Add(1), 10)
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
 )
 
@@ -46,6 +47,8 @@ type Options struct {
 	Tokens Tokens
 	// Policy decides every call; required.
 	Policy Decider
+	// Ledger records every call; required.
+	Ledger Ledger
 	// Checks add named readiness reports to /readyz (the policy engine's
 	// last reload, say). They inform; they do not make Drawbridge unready.
 	Checks map[string]func() (ok bool, detail string)
@@ -57,6 +60,8 @@ type Server struct {
 	log       *slog.Logger
 	tokens    Tokens
 	policy    Decider
+	ledger    Ledger
+	redact    *audit.Redactor
 	checks    map[string]func() (bool, string)
 	upstreams map[string]*Upstream
 	scrub     *scrubber
@@ -79,6 +84,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Policy == nil {
 		return nil, errors.New("a policy engine is required: every call is decided")
 	}
+	if opts.Ledger == nil {
+		return nil, errors.New("an audit ledger is required: every call is recorded")
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -88,6 +96,7 @@ func New(opts Options) (*Server, error) {
 		log:       log,
 		tokens:    opts.Tokens,
 		policy:    opts.Policy,
+		ledger:    opts.Ledger,
 		checks:    opts.Checks,
 		upstreams: make(map[string]*Upstream, len(cfg.Servers)),
 		scrub:     newScrubber(configSecrets(cfg)),
@@ -95,6 +104,7 @@ func New(opts Options) (*Server, error) {
 		ids:       newRequestIDs(),
 	}
 	s.log = slog.New(&scrubHandler{Handler: log.Handler(), scrub: s.scrub})
+	s.redact = audit.NewRedactor(cfg.Audit.RedactKeys, s.scrub.String, cfg.Audit.MaxResultBytes)
 	for label, sc := range cfg.Servers {
 		s.upstreams[label] = newUpstream(sc, s.log, s.scrub)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 	"github.com/drawbridge-mcp/drawbridge/state"
@@ -51,8 +52,19 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if cfg.Policy.Mode == "shadow" {
 		log.Warn("policy.mode is shadow: decisions are recorded, not enforced; every call proceeds")
 	}
-	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine,
-		Checks: map[string]func() (bool, string){"policy": engine.Check}}
+	ledger, err := audit.Open(ctx, audit.Options{Path: cfg.Audit.Path, Sync: cfg.Audit.Sync, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer ledger.Close()
+	if cfg.Audit.OnError == "allow" {
+		log.Warn("audit.on_error is allow: if the audit log cannot be written, calls will run UNRECORDED")
+	}
+	if cfg.Audit.Retention > 0 {
+		go retain(ctx, ledger, cfg.Audit.Retention.D(), log)
+	}
+	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger,
+		Checks: map[string]func() (bool, string){"policy": engine.Check, "audit": ledger.Check}}
 	if cfg.Auth == "token" {
 		db, err := state.Open(ctx, cfg.DataDir)
 		if err != nil {
@@ -99,6 +111,25 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// retain prunes the ledger now and then daily, keeping keep's worth.
+func retain(ctx context.Context, l *audit.Log, keep time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(24 * time.Hour)
+	defer tick.Stop()
+	for {
+		n, err := l.Prune(ctx, time.Now().Add(-keep))
+		if err != nil {
+			log.Error("audit retention", "err", err)
+		} else if n > 0 {
+			log.Info("audit retention pruned events", "events", n, "older_than", keep)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // tokenVerifier adapts state.db's tokens to the proxy's Tokens interface.

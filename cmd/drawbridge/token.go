@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/state"
 )
 
@@ -37,9 +38,11 @@ func runToken(ctx context.Context, e env, args []string) error {
 
 	switch verb := pos[0]; {
 	case verb == "create" && len(pos) == 2:
-		ttl, err := parseLifetime(*expires)
-		if err != nil {
-			return fmt.Errorf("%w: --expires: %v", errUsage, err)
+		var ttl time.Duration
+		if *expires != "" {
+			if ttl, err = config.ParseDuration(*expires); err != nil || ttl <= 0 {
+				return fmt.Errorf("%w: --expires %q: use a lifetime such as 30d or 12h", errUsage, *expires)
+			}
 		}
 		labels := splitList(*servers)
 		for _, l := range labels {
@@ -86,23 +89,4 @@ func runToken(ctx context.Context, e env, args []string) error {
 	default:
 		return fmt.Errorf("%w: token create NAME | token list | token revoke NAME", errUsage)
 	}
-}
-
-// parseLifetime reads Go durations plus a day unit: "30d", "12h", "90m".
-func parseLifetime(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		var n int
-		if _, err := fmt.Sscanf(d, "%d", &n); err != nil || n <= 0 || fmt.Sprint(n) != d {
-			return 0, fmt.Errorf("%q is not a lifetime (use 30d, 12h)", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q is not a lifetime (use 30d, 12h)", s)
-	}
-	return d, nil
 }

@@ -17,14 +17,29 @@ import (
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
+// Sync is SQLite's synchronous setting in WAL mode: Normal survives a killed
+// process, Full also survives power loss (fsync at every commit).
+type Sync string
+
+// Sync settings.
+const (
+	Normal Sync = "NORMAL"
+	Full   Sync = "FULL"
+)
+
 // Open opens (creating if needed) the SQLite file at path, with its folder
 // created 0700, and applies the migrations in dir of fsys: files named
 // NNNN_name.sql, applied in number order, each in its own transaction.
 func Open(ctx context.Context, path string, fsys fs.FS, dir string) (*sql.DB, error) {
+	return OpenSync(ctx, path, fsys, dir, Normal)
+}
+
+// OpenSync is Open with a synchronous setting.
+func OpenSync(ctx context.Context, path string, fsys fs.FS, dir string, sync Sync) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate"
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_synchronous=" + string(sync)
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -101,4 +116,22 @@ func apply(ctx context.Context, db *sql.DB, body string, n int) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// OpenReadOnly opens an existing file for reading only, as the CLI's
+// queries do while the proxy writes: WAL lets them read a consistent
+// snapshot without blocking the writer.
+func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
 }

@@ -1,0 +1,274 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/internal/sqlitedb"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ErrClosed is returned for events offered after Close.
+var ErrClosed = errors.New("audit log closed")
+
+// Options configure a Log.
+type Options struct {
+	// Path of audit.db.
+	Path string
+	// Sync is "normal" (default: a commit survives a killed process) or
+	// "full" (it survives power loss: fsync per batch).
+	Sync string
+	// QueueSize bounds the events waiting for the writer; producers wait
+	// when it is full. Default 8192.
+	QueueSize int
+	// MaxBatch bounds one transaction. Default 1024.
+	MaxBatch int
+	Logger   *slog.Logger
+}
+
+// Log is an open ledger with its single writer. Record and Enqueue are safe
+// for concurrent use.
+type Log struct {
+	db    *sql.DB
+	conn  *sql.Conn // the writer's own connection
+	stmt  *sql.Stmt
+	log   *slog.Logger
+	queue chan *pending
+	max   int
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+
+	// The writer's state; only the writer goroutine touches these.
+	seq  int64
+	head string
+
+	mu      sync.Mutex
+	lastErr error // the last batch's failure, nil once one succeeds
+}
+
+type pending struct {
+	ev   *Event
+	done chan error // nil: nobody waits
+}
+
+const insertSQL = `INSERT INTO events (seq, at, kind, call_id, request_id, client, server, method, tool, arguments,
+	decision, reason, policy_mode, policy_us, approval_id, approved_by, status, error, result, upstream_ms,
+	duration_ms, protocol_version, session_id, remote_addr, prev_hash, hash)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// Open opens (creating, migrating) audit.db and starts its writer.
+func Open(ctx context.Context, opts Options) (*Log, error) {
+	sync := sqlitedb.Normal
+	switch opts.Sync {
+	case "", "normal":
+	case "full":
+		sync = sqlitedb.Full
+	default:
+		return nil, fmt.Errorf("audit sync %q: use normal or full", opts.Sync)
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 8192
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1024
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	db, err := sqlitedb.OpenSync(ctx, opts.Path, migrations, "migrations", sync)
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{db: db, log: opts.Logger, queue: make(chan *pending, opts.QueueSize), max: opts.MaxBatch,
+		stop: make(chan struct{}), done: make(chan struct{})}
+	if err := l.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	go l.write()
+	return l, nil
+}
+
+func (l *Log) prepare(ctx context.Context) error {
+	conn, err := l.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open audit writer: %w", err)
+	}
+	l.conn = conn
+	err = conn.QueryRowContext(ctx, `SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&l.seq, &l.head)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		l.seq, l.head = 0, genesis
+	case err != nil:
+		return fmt.Errorf("read audit chain head: %w", err)
+	}
+	if l.stmt, err = conn.PrepareContext(ctx, insertSQL); err != nil {
+		return fmt.Errorf("prepare audit insert: %w", err)
+	}
+	return nil
+}
+
+// Record writes ev and returns once it is committed (or could not be). The
+// call path uses it for the decision event: nothing goes upstream that is
+// not on disk first.
+func (l *Log) Record(ctx context.Context, ev *Event) error {
+	p := &pending{ev: ev, done: make(chan error, 1)}
+	if err := l.offer(ctx, p); err != nil {
+		return err
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("audit write: %w", ctx.Err())
+	}
+}
+
+// Enqueue writes ev without waiting for the commit, for events that follow
+// what they record (completions, lists, rejections). It waits only while
+// the queue is full.
+func (l *Log) Enqueue(ev *Event) {
+	_ = l.offer(context.Background(), &pending{ev: ev})
+}
+
+func (l *Log) offer(ctx context.Context, p *pending) error {
+	if p.ev.At.IsZero() {
+		p.ev.At = time.Now()
+	}
+	select {
+	case <-l.stop:
+		return ErrClosed
+	default:
+	}
+	select {
+	case l.queue <- p:
+		return nil
+	case <-l.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("audit queue: %w", ctx.Err())
+	}
+}
+
+// write is the one writer: it takes what is queued, up to MaxBatch events,
+// commits them in one transaction and tells each waiter its own outcome.
+func (l *Log) write() {
+	defer close(l.done)
+	batch := make([]*pending, 0, l.max)
+	for {
+		var first *pending
+		select {
+		case first = <-l.queue:
+		case <-l.stop:
+			// Drain what was accepted before Close.
+			select {
+			case first = <-l.queue:
+			default:
+				return
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < l.max {
+			select {
+			case p := <-l.queue:
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		err := l.commit(batch)
+		l.mu.Lock()
+		l.lastErr = err
+		l.mu.Unlock()
+		if err != nil {
+			l.log.Error("audit write failed", "events", len(batch), "err", err)
+		}
+		for _, p := range batch {
+			if p.done != nil {
+				p.done <- err
+			}
+		}
+	}
+}
+
+func (l *Log) commit(batch []*pending) error {
+	ctx := context.Background()
+	seq, head := l.seq, l.head
+	tx, err := l.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	stmt := tx.StmtContext(ctx, l.stmt)
+	for _, p := range batch {
+		e := p.ev
+		seq++
+		e.Seq = seq
+		e.seal(head)
+		head = e.Hash
+		if _, err := stmt.ExecContext(ctx, e.columns()...); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("insert: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("commit: %w", err)
+	}
+	l.seq, l.head = seq, head
+	return nil
+}
+
+// columns are the insert's arguments, in insertSQL's order.
+func (e *Event) columns() []any { return append(e.values(), e.Hash) }
+
+// values are every column but hash; empty strings and nil numbers are NULL.
+func (e *Event) values() []any {
+	str := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	num := func(p *int64) any {
+		if p == nil {
+			return nil
+		}
+		return *p
+	}
+	return []any{e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.Kind, str(e.CallID), str(e.RequestID), str(e.Client),
+		str(e.Server), str(e.Method), str(e.Tool), str(string(e.Arguments)), str(e.Decision), str(e.Reason),
+		str(e.PolicyMode), num(e.PolicyUS), str(e.ApprovalID), str(e.ApprovedBy), str(e.Status), str(e.Error),
+		str(e.Result), num(e.UpstreamMS), num(e.DurationMS), str(e.ProtocolVersion), str(e.SessionID),
+		str(e.RemoteAddr), e.PrevHash}
+}
+
+// Check reports the writer's health for /readyz.
+func (l *Log) Check() (bool, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lastErr != nil {
+		return false, "last write failed: " + l.lastErr.Error()
+	}
+	return true, "writing"
+}
+
+// Close stops accepting events, commits what was accepted, and closes the
+// file.
+func (l *Log) Close() error {
+	l.stopOnce.Do(func() { close(l.stop) })
+	<-l.done
+	l.stmt.Close()
+	l.conn.Close()
+	return l.db.Close()
+}
