@@ -3,7 +3,7 @@ package audit
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"strconv"
 	"strings"
 )
 
@@ -11,10 +11,27 @@ import (
 var genesis = strings.Repeat("0", 64)
 
 // canonical is the content an event's hash covers: every column but hash,
-// in column order, as a JSON array. Empty strings and NULLs encode alike, so
-// a row read back from SQLite hashes as it did when written.
+// in column order, each length-prefixed so no two rows encode alike:
+// NULL as "n;", an integer as "i<decimal>;", text as "s<len>:<bytes>".
+// Empty strings and NULLs encode alike, so a row read back from SQLite
+// hashes as it did when written.
 func (e *Event) canonical() []byte {
-	b, _ := json.Marshal(e.values())
+	b := make([]byte, 0, 512)
+	for _, v := range e.values() {
+		switch x := v.(type) {
+		case nil:
+			b = append(b, "n;"...)
+		case int64:
+			b = append(b, 'i')
+			b = strconv.AppendInt(b, x, 10)
+			b = append(b, ';')
+		case string:
+			b = append(b, 's')
+			b = strconv.AppendInt(b, int64(len(x)), 10)
+			b = append(b, ':')
+			b = append(b, x...)
+		}
+	}
 	return b
 }
 

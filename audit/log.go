@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,7 +41,7 @@ type Options struct {
 type Log struct {
 	db    *sql.DB
 	conn  *sql.Conn // the writer's own connection
-	stmt  *sql.Stmt
+	stmts map[int]*sql.Stmt // multi-row inserts by row count, prepared on conn
 	log   *slog.Logger
 	queue chan *pending
 	max   int
@@ -63,8 +65,25 @@ type pending struct {
 
 const insertSQL = `INSERT INTO events (seq, at, kind, call_id, request_id, client, server, method, tool, arguments,
 	decision, reason, policy_mode, policy_us, approval_id, approved_by, status, error, result, upstream_ms,
-	duration_ms, protocol_version, session_id, remote_addr, prev_hash, hash)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	duration_ms, protocol_version, session_id, remote_addr, prev_hash, hash) VALUES `
+
+// rowsPerInsert is how many events one INSERT statement carries: one
+// statement per row costs more in the driver than SQLite spends on the row.
+const rowsPerInsert = 32
+
+// stmtFor returns the insert statement for n rows, preparing it once.
+func (l *Log) stmtFor(ctx context.Context, n int) (*sql.Stmt, error) {
+	if st, ok := l.stmts[n]; ok {
+		return st, nil
+	}
+	row := "(?" + strings.Repeat(", ?", 25) + ")"
+	st, err := l.conn.PrepareContext(ctx, insertSQL+row+strings.Repeat(", "+row, n-1))
+	if err != nil {
+		return nil, fmt.Errorf("prepare audit insert: %w", err)
+	}
+	l.stmts[n] = st
+	return st, nil
+}
 
 // Open opens (creating, migrating) audit.db and starts its writer.
 func Open(ctx context.Context, opts Options) (*Log, error) {
@@ -112,10 +131,9 @@ func (l *Log) prepare(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("read audit chain head: %w", err)
 	}
-	if l.stmt, err = conn.PrepareContext(ctx, insertSQL); err != nil {
-		return fmt.Errorf("prepare audit insert: %w", err)
-	}
-	return nil
+	l.stmts = map[int]*sql.Stmt{}
+	_, err = l.stmtFor(ctx, 1)
+	return err
 }
 
 // Record writes ev and returns once it is committed (or could not be). The
@@ -178,6 +196,9 @@ func (l *Log) write() {
 			}
 		}
 		batch = append(batch[:0], first)
+		// Let producers that were just woken queue their next event, so
+		// one commit carries more of them.
+		runtime.Gosched()
 	fill:
 		for len(batch) < l.max {
 			select {
@@ -205,28 +226,44 @@ func (l *Log) write() {
 func (l *Log) commit(batch []*pending) error {
 	ctx := context.Background()
 	seq, head := l.seq, l.head
-	tx, err := l.conn.BeginTx(ctx, nil)
-	if err != nil {
+	// The transaction is driven by hand on the writer's own connection so
+	// the insert statement, prepared once on it, is reused as is.
+	if _, err := l.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	stmt := tx.StmtContext(ctx, l.stmt)
-	for _, p := range batch {
-		e := p.ev
-		seq++
-		e.Seq = seq
-		e.seal(head)
-		head = e.Hash
-		if _, err := stmt.ExecContext(ctx, e.columns()...); err != nil {
-			_ = tx.Rollback()
+	args := make([]any, 0, rowsPerInsert*26)
+	for start := 0; start < len(batch); start += rowsPerInsert {
+		chunk := batch[start:min(start+rowsPerInsert, len(batch))]
+		args = args[:0]
+		for _, p := range chunk {
+			e := p.ev
+			seq++
+			e.Seq = seq
+			e.seal(head)
+			head = e.Hash
+			args = append(args, e.columns()...)
+		}
+		st, err := l.stmtFor(ctx, len(chunk))
+		if err == nil {
+			_, err = st.ExecContext(ctx, args...)
+		}
+		if err != nil {
+			l.rollback()
 			return fmt.Errorf("insert: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		_ = tx.Rollback()
+	if _, err := l.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		l.rollback()
 		return fmt.Errorf("commit: %w", err)
 	}
 	l.seq, l.head = seq, head
 	return nil
+}
+
+func (l *Log) rollback() {
+	if _, err := l.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		l.log.Warn("audit rollback", "err", err)
+	}
 }
 
 // columns are the insert's arguments, in insertSQL's order.
@@ -268,7 +305,9 @@ func (l *Log) Check() (bool, string) {
 func (l *Log) Close() error {
 	l.stopOnce.Do(func() { close(l.stop) })
 	<-l.done
-	l.stmt.Close()
+	for _, st := range l.stmts {
+		st.Close()
+	}
 	l.conn.Close()
 	return l.db.Close()
 }

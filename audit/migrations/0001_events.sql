@@ -32,11 +32,13 @@ CREATE TABLE events (
     hash             TEXT NOT NULL
 );
 
+-- Two indexes, each paid for on every write (a third, on (server, tool),
+-- cut the writer from 56k to 37k events/s): call_id joins a call's events
+-- (the calls view, audit show); at serves every time-bounded query and
+-- pruning. Per-server, per-tool, per-client questions are aggregates that
+-- read the rows of a time range anyway.
 CREATE INDEX events_call ON events (call_id);
 CREATE INDEX events_at ON events (at);
-CREATE INDEX events_server_tool ON events (server, tool);
-CREATE INDEX events_client ON events (client);
-CREATE INDEX events_status ON events (status);
 
 -- Where the chain starts after pruning: the hash the first kept row's
 -- prev_hash must equal.

@@ -109,9 +109,7 @@ func runPolicyEval(ctx context.Context, e env, args []string) error {
 	if perr != nil {
 		out["policy_error"] = strings.TrimPrefix(perr.Error(), policy.ErrPolicy.Error()+"\n")
 	}
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	if err := printJSON(e.stdout, out); err != nil {
 		return err
 	}
 	if *explain {

@@ -1,0 +1,250 @@
+package audit_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/audit"
+)
+
+func openLog(t testing.TB, sync string) (*audit.Log, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	l, err := audit.Open(context.Background(), audit.Options{Path: path, Sync: sync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l, path
+}
+
+func decided(i int) *audit.Event {
+	return &audit.Event{Kind: audit.KindDecided, CallID: fmt.Sprintf("call_%d", i), Client: "c", Server: "s",
+		Method: "tools/call", Tool: "echo", Arguments: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)),
+		Decision: "allow", Reason: "ok", PolicyUS: audit.Micros(12 * time.Microsecond)}
+}
+
+func verify(t *testing.T, path string) audit.Verification {
+	t.Helper()
+	r, err := audit.OpenReader(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	v, err := r.Verify(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// sqlite runs the sqlite3 command-line shell on path, as a user would.
+func sqlite(t *testing.T, path, sql string) (string, error) {
+	t.Helper()
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		t.Skip("sqlite3 shell not installed")
+	}
+	out, err := exec.Command("sqlite3", path, sql).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// TestConcurrentWritesChain: concurrent producers each get their own
+// commit, and the result is one unbroken chain.
+func TestConcurrentWritesChain(t *testing.T) {
+	l, path := openLog(t, "normal")
+	var wg sync.WaitGroup
+	for p := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				if err := l.Record(context.Background(), decided(p*100+i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	l.Enqueue(decided(9999))
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v := verify(t, path)
+	if v.Problem != "" || v.Events != 801 || len(v.Head) != 64 {
+		t.Fatalf("Verify = %+v, want 801 events and no problem", v)
+	}
+	if mode, _ := sqlite(t, path, "PRAGMA journal_mode"); mode != "wal" {
+		t.Fatalf("journal_mode = %q, want wal", mode)
+	}
+}
+
+// TestLedgerTampering: an UPDATE, DELETE or INSERT made with the sqlite3
+// shell (triggers dropped first, as a tamperer would) is found, at the
+// right row.
+func TestLedgerTampering(t *testing.T) {
+	tests := []struct {
+		name, sql, want string
+		seq             int64
+	}{
+		{"update", "UPDATE events SET decision = 'deny' WHERE seq = 3", "event 3 was altered", 3},
+		{"update time", "UPDATE events SET at = '2020-01-01T00:00:00Z' WHERE seq = 5", "event 5 was altered", 5},
+		{"delete", "DELETE FROM events WHERE seq = 4", "events 4 to 4 are missing", 5},
+		{"delete first", "DELETE FROM events WHERE seq = 1", "events 1 to 1 are missing", 2},
+		{"insert", "INSERT INTO events (seq, at, kind, prev_hash, hash) SELECT 1000, at, 'decided', hash, 'x' FROM events WHERE seq = 6",
+			"events 7 to 999 are missing", 1000},
+		{"insert inside", "INSERT INTO events (seq, at, kind, prev_hash, hash) VALUES (0, '2026-01-01T00:00:00Z', 'decided', 'x', 'y')",
+			"event 0 precedes", 0},
+		{"rewrite prev_hash", "UPDATE events SET prev_hash = (SELECT prev_hash FROM events WHERE seq = 2) WHERE seq = 3", "event 3 does not follow", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, path := openLog(t, "normal")
+			for i := range 6 {
+				if err := l.Record(context.Background(), decided(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l.Close()
+			if v := verify(t, path); v.Problem != "" || v.Events != 6 {
+				t.Fatalf("before tampering: %+v", v)
+			}
+			if out, err := sqlite(t, path, "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete; "+tt.sql); err != nil {
+				t.Fatalf("sqlite3: %v %s", err, out)
+			}
+			v := verify(t, path)
+			if !strings.Contains(v.Problem, tt.want) || v.Seq != tt.seq {
+				t.Fatalf("Verify = %+v, want %q at %d", v, tt.want, tt.seq)
+			}
+		})
+	}
+}
+
+// TestAppendOnlyTriggers: plain edits are refused by the database itself.
+func TestAppendOnlyTriggers(t *testing.T) {
+	l, path := openLog(t, "normal")
+	_ = l.Record(context.Background(), decided(1))
+	l.Close()
+	for _, sql := range []string{"UPDATE events SET reason = 'x'", "DELETE FROM events"} {
+		if out, err := sqlite(t, path, sql); err == nil || !strings.Contains(out, "append-only") {
+			t.Errorf("%s = %v %q, want refused as append-only", sql, err, out)
+		}
+	}
+}
+
+// TestPruneKeepsChainVerifiable: retention removes old events; what is left,
+// and what is written after, still verifies from the recorded anchor.
+func TestPruneKeepsChainVerifiable(t *testing.T) {
+	l, path := openLog(t, "normal")
+	old := time.Now().Add(-48 * time.Hour)
+	for i := range 5 {
+		ev := decided(i)
+		ev.At = old.Add(time.Duration(i) * time.Minute)
+		_ = l.Record(context.Background(), ev)
+	}
+	for i := 5; i < 8; i++ {
+		_ = l.Record(context.Background(), decided(i))
+	}
+	n, err := l.Prune(context.Background(), time.Now().Add(-24*time.Hour))
+	if err != nil || n != 5 {
+		t.Fatalf("Prune = %d, %v; want 5", n, err)
+	}
+	if err := l.Record(context.Background(), decided(8)); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if v := verify(t, path); v.Problem != "" || v.Events != 4 {
+		t.Fatalf("after prune: %+v, want 4 events verified", v)
+	}
+	// Deleting the first kept row is still caught.
+	if out, err := sqlite(t, path, "DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = 6"); err != nil {
+		t.Fatal(out)
+	}
+	if v := verify(t, path); !strings.Contains(v.Problem, "events 6 to 6 are missing") {
+		t.Fatalf("after deleting the first kept row: %+v", v)
+	}
+}
+
+// TestWriteFailureReported: when SQLite refuses the write, Record says so
+// and Check reports it; once writes work again, so does the log.
+func TestWriteFailureReported(t *testing.T) {
+	l, path := openLog(t, "normal")
+	if err := l.Record(context.Background(), decided(1)); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := sqlite(t, path, "CREATE TRIGGER full BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;"); err != nil {
+		t.Fatal(out)
+	}
+	err := l.Record(context.Background(), decided(2))
+	if err == nil || !strings.Contains(err.Error(), "disk is full") {
+		t.Fatalf("Record = %v, want the write failure", err)
+	}
+	if ok, detail := l.Check(); ok || !strings.Contains(detail, "disk is full") {
+		t.Fatalf("Check = %v %q", ok, detail)
+	}
+	if out, err := sqlite(t, path, "DROP TRIGGER full"); err != nil {
+		t.Fatal(out)
+	}
+	if err := l.Record(context.Background(), decided(3)); err != nil {
+		t.Fatalf("Record after recovery = %v", err)
+	}
+	l.Close()
+	if v := verify(t, path); v.Problem != "" || v.Events != 2 {
+		t.Fatalf("Verify = %+v, want the 2 committed events chained", v)
+	}
+}
+
+func TestRedactor(t *testing.T) {
+	r := audit.NewRedactor([]string{"x-custom"}, func(s string) string { return strings.ReplaceAll(s, "sk_live_123", "[REDACTED]") }, 20)
+	got := string(r.Arguments(json.RawMessage(`{"Password":"p","nested":{"api_key":"k","list":[{"CVV":"1"}],"note":"key sk_live_123"},"X-Custom":"v","amount":20.50}`)))
+	want := `{"Password":"[REDACTED]","X-Custom":"[REDACTED]","amount":20.50,"nested":{"api_key":"[REDACTED]","list":[{"CVV":"[REDACTED]"}],"note":"key [REDACTED]"}}`
+	if got != want {
+		t.Errorf("Arguments = %s\nwant        %s", got, want)
+	}
+	if got := string(r.Arguments(json.RawMessage(`not json sk_live_123`))); got != `"not json [REDACTED]"` {
+		t.Errorf("unparseable arguments = %s", got)
+	}
+	if got := r.Result([]byte(strings.Repeat("a", 30))); got != strings.Repeat("a", 20)+"…[truncated: 30 bytes in all]" {
+		t.Errorf("Result = %q", got)
+	}
+}
+
+// BenchmarkWriter measures events/s through the group-commit writer at 1, 16
+// and 64 concurrent producers, each waiting for its own commit.
+func BenchmarkWriter(b *testing.B) {
+	for _, mode := range []string{"normal", "full"} {
+		for _, producers := range []int{1, 16, 64} {
+			b.Run(fmt.Sprintf("sync=%s/producers=%d", mode, producers), func(b *testing.B) {
+				l, _ := openLog(b, mode)
+				ev := decided(1)
+				b.ResetTimer()
+				begin := time.Now()
+				var wg sync.WaitGroup
+				per := (b.N + producers - 1) / producers
+				for range producers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for range per {
+							e := *ev
+							if err := l.Record(context.Background(), &e); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.ReportMetric(float64(per*producers)/time.Since(begin).Seconds(), "events/s")
+			})
+		}
+	}
+}
+

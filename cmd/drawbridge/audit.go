@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/audit"
+	"github.com/drawbridge-mcp/drawbridge/config"
+)
+
+const auditUsage = "audit tail [-f] [--server S] [--tool T] [--decision D] [--client C] [-n N] | audit show CALL_ID | " +
+	"audit verify | audit export --format jsonl|csv [--since T] [--until T] | audit prune --before DURATION|DATE | audit stats"
+
+// runAudit queries the ledger. Every command but prune opens it read-only,
+// so they all work while the proxy runs.
+func runAudit(ctx context.Context, e env, args []string) error {
+	f := newFlags("audit", e)
+	follow := f.Bool("f", false, "tail: keep printing new calls")
+	server := f.String("server", "", "only calls to this server `label`")
+	tool := f.String("tool", "", "only calls of this `tool`")
+	decision := f.String("decision", "", "only calls with this `decision` (allow, deny, approve)")
+	client := f.String("client", "", "only calls from this `client`")
+	n := f.Int("n", 20, "tail: how many recent calls")
+	format := f.String("format", "jsonl", "export: jsonl or csv")
+	since := f.String("since", "", "export, stats: from this `time` (RFC 3339, or a duration ago: 24h, 7d)")
+	until := f.String("until", "", "export, stats: before this `time`")
+	before := f.String("before", "", "prune: delete events older than this (a duration ago: 90d, or an RFC 3339 date)")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return fmt.Errorf("%w: %s", errUsage, auditUsage)
+	}
+	cfg, err := f.load()
+	if err != nil {
+		return err
+	}
+	filter := audit.Filter{Server: *server, Tool: *tool, Decision: *decision, Client: *client}
+	if filter.Since, err = parseWhen(*since); err != nil {
+		return fmt.Errorf("%w: --since: %v", errUsage, err)
+	}
+	if filter.Until, err = parseWhen(*until); err != nil {
+		return fmt.Errorf("%w: --until: %v", errUsage, err)
+	}
+	if pos[0] == "prune" {
+		return auditPrune(ctx, e, cfg, *before)
+	}
+	r, err := audit.OpenReader(ctx, cfg.Audit.Path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	switch {
+	case pos[0] == "tail" && len(pos) == 1:
+		filter.Last = *n
+		return auditTail(ctx, e, r, filter, *follow)
+	case pos[0] == "show" && len(pos) == 2:
+		c, evs, err := r.Call(ctx, pos[1])
+		if err != nil {
+			return err
+		}
+		return printJSON(e.stdout, map[string]any{"call": c, "events": evs})
+	case pos[0] == "verify" && len(pos) == 1:
+		v, err := r.Verify(ctx)
+		if err != nil {
+			return err
+		}
+		if v.Problem != "" {
+			fmt.Fprintf(e.stdout, "TAMPERED: %s (%d events verified before it)\n", v.Problem, v.Events)
+			return exitError{1}
+		}
+		fmt.Fprintf(e.stdout, "ok: %d events verified; head %s\n", v.Events, v.Head)
+		return nil
+	case pos[0] == "export" && len(pos) == 1:
+		calls, err := r.Calls(ctx, filter)
+		if err != nil {
+			return err
+		}
+		return exportCalls(e.stdout, *format, calls)
+	case pos[0] == "stats" && len(pos) == 1:
+		s, err := r.Stats(ctx, filter)
+		if err != nil {
+			return err
+		}
+		printStats(e.stdout, s)
+		return nil
+	}
+	return fmt.Errorf("%w: %s", errUsage, auditUsage)
+}
+
+// parseWhen reads an RFC 3339 time, a date, or a duration ago.
+func parseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	d, err := config.ParseDuration(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a time (2026-11-01, 2026-11-01T10:00:00Z) or a duration ago (24h, 7d)", s)
+	}
+	return time.Now().Add(-d), nil
+}
+
+func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, follow bool) error {
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STARTED\tCALL\tCLIENT\tSERVER\tTOOL\tDECISION\tSTATUS\tMS\tREASON")
+	last := ""
+	for {
+		calls, err := r.Calls(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, c := range calls {
+			ms := ""
+			if c.DurationMS != nil {
+				ms = strconv.FormatInt(*c.DurationMS, 10)
+			}
+			tool := c.Tool
+			if tool == "" {
+				tool = c.Method
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.StartedAt, c.CallID, c.Client, c.Server, tool,
+				c.Decision, c.Status, ms, oneLine(strings.TrimSpace(c.Reason+" "+c.Error)))
+			last = c.StartedAt
+		}
+		tw.Flush()
+		if !follow {
+			return nil
+		}
+		f.Last, f.AfterStarted = 0, last
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 100 {
+		s = s[:100] + "…"
+	}
+	return s
+}
+
+func exportCalls(w io.Writer, format string, calls []audit.Call) error {
+	switch format {
+	case "jsonl":
+		enc := json.NewEncoder(w)
+		for _, c := range calls {
+			if err := enc.Encode(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "csv":
+		cw := csv.NewWriter(w)
+		_ = cw.Write(audit.CallColumns)
+		for _, c := range calls {
+			num := func(p *int64) string {
+				if p == nil {
+					return ""
+				}
+				return strconv.FormatInt(*p, 10)
+			}
+			_ = cw.Write([]string{c.CallID, c.StartedAt, c.EndedAt, c.Client, c.Server, c.Method, c.Tool,
+				string(c.Arguments), c.Decision, c.Reason, c.PolicyMode, c.ApprovalID, c.ApprovedBy, c.Status, c.Error,
+				c.Result, num(c.DurationMS), num(c.UpstreamMS), num(c.PolicyUS), c.ProtocolVersion, c.SessionID,
+				c.RequestID, c.RemoteAddr})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	return fmt.Errorf("%w: --format must be jsonl or csv, not %q", errUsage, format)
+}
+
+func printStats(w io.Writer, s audit.Stats) {
+	fmt.Fprintf(w, "calls: %d   error rate (upstream calls not ok): %.1f%%   latency ms p50 %d  p95 %d  p99 %d\n",
+		s.Calls, 100*s.ErrorRate, s.P50, s.P95, s.P99)
+	for _, group := range []struct {
+		title string
+		m     map[string]int64
+	}{{"by server", s.ByServer}, {"by tool", s.ByTool}, {"by decision", s.ByDecision}, {"by status", s.ByStatus}} {
+		fmt.Fprintf(w, "\n%s:\n", group.title)
+		keys := make([]string, 0, len(group.m))
+		for k := range group.m {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			return group.m[keys[i]] > group.m[keys[j]] || (group.m[keys[i]] == group.m[keys[j]] && keys[i] < keys[j])
+		})
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %-40s %d\n", k, group.m[k])
+		}
+	}
+}
+
+func auditPrune(ctx context.Context, e env, cfg *config.Config, before string) error {
+	if before == "" {
+		return fmt.Errorf("%w: audit prune --before DURATION|DATE (90d, 2026-01-01)", errUsage)
+	}
+	cutoff, err := parseWhen(before)
+	if err != nil {
+		return fmt.Errorf("%w: --before: %v", errUsage, err)
+	}
+	n, err := audit.Prune(ctx, cfg.Audit.Path, cutoff)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "pruned %d events older than %s; the chain now starts from a recorded anchor\n", n, cutoff.UTC().Format(time.RFC3339))
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
