@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -115,7 +114,28 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		return nil, err
 	}
 	go l.write()
+	go l.checkpoint()
 	return l, nil
+}
+
+// checkpointEvery is how often the WAL is folded into the database file.
+const checkpointEvery = time.Second
+
+// checkpoint folds the WAL into the database in the background, on a
+// connection of its own, without blocking the writer (PASSIVE).
+func (l *Log) checkpoint() {
+	tick := time.NewTicker(checkpointEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-tick.C:
+			if _, err := l.db.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+				l.log.Warn("audit checkpoint", "err", err)
+			}
+		}
+	}
 }
 
 func (l *Log) prepare(ctx context.Context) error {
@@ -130,6 +150,12 @@ func (l *Log) prepare(ctx context.Context) error {
 		l.seq, l.head = 0, genesis
 	case err != nil:
 		return fmt.Errorf("read audit chain head: %w", err)
+	}
+	// Checkpoints (copying the WAL into the database file, with an fsync)
+	// are taken off the writer: SQLite's automatic ones ran inside commits
+	// and stalled every waiting call for their duration.
+	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		return fmt.Errorf("audit writer: %w", err)
 	}
 	l.stmts = map[int]*sql.Stmt{}
 	_, err = l.stmtFor(ctx, 1)
@@ -196,18 +222,7 @@ func (l *Log) write() {
 			}
 		}
 		batch = append(batch[:0], first)
-		// Let producers that were just woken queue their next event, so
-		// one commit carries more of them.
-		runtime.Gosched()
-	fill:
-		for len(batch) < l.max {
-			select {
-			case p := <-l.queue:
-				batch = append(batch, p)
-			default:
-				break fill
-			}
-		}
+		batch = l.fill(batch)
 		err := l.commit(batch)
 		l.mu.Lock()
 		l.lastErr = err
@@ -221,6 +236,44 @@ func (l *Log) write() {
 			}
 		}
 	}
+}
+
+// lingerFor is how long a batch that nobody waits for (completions,
+// lists, rejections) may wait for company before it is committed: those
+// events then ride along with the next decision's commit instead of paying
+// for one of their own.
+const lingerFor = 2 * time.Millisecond
+
+// fill adds what is queued to batch, up to MaxBatch. A batch with no waiter
+// lingers, until a waiter's event arrives or lingerFor has passed.
+func (l *Log) fill(batch []*pending) []*pending {
+	waited := batch[0].done != nil
+	var deadline <-chan time.Time
+	for len(batch) < l.max {
+		select {
+		case p := <-l.queue:
+			batch = append(batch, p)
+			waited = waited || p.done != nil
+			continue
+		default:
+		}
+		if waited {
+			return batch
+		}
+		if deadline == nil {
+			deadline = time.After(lingerFor)
+		}
+		select {
+		case p := <-l.queue:
+			batch = append(batch, p)
+			waited = waited || p.done != nil
+		case <-deadline:
+			return batch
+		case <-l.stop:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (l *Log) commit(batch []*pending) error {
@@ -307,6 +360,9 @@ func (l *Log) Close() error {
 	<-l.done
 	for _, st := range l.stmts {
 		st.Close()
+	}
+	if _, err := l.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		l.log.Warn("audit checkpoint", "err", err)
 	}
 	l.conn.Close()
 	return l.db.Close()

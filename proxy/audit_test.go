@@ -110,12 +110,16 @@ servers:
 				c.DurationMS != nil && c.UpstreamMS != nil && c.PolicyUS != nil && c.SessionID == "sess-1" &&
 				c.ProtocolVersion == "2025-06-18" && c.RequestID != "" && c.EndedAt >= c.StartedAt && c.PolicyMode == "enforce"
 		},
-		audit.StatusToolError:     func(c audit.Call) bool { return c.Tool == "fail" && strings.Contains(c.Result, "on purpose") },
-		audit.StatusDenied:        func(c audit.Call) bool { return c.Tool == "add" && c.Reason == "adding is forbidden" && c.UpstreamMS == nil },
+		audit.StatusToolError: func(c audit.Call) bool { return c.Tool == "fail" && strings.Contains(c.Result, "on purpose") },
+		audit.StatusDenied: func(c audit.Call) bool {
+			return c.Tool == "add" && c.Reason == "adding is forbidden" && c.UpstreamMS == nil
+		},
 		audit.StatusUpstreamError: func(c audit.Call) bool { return c.Tool == "rpc_fail" && strings.Contains(c.Error, "on purpose") },
-		audit.StatusTimeout:       func(c audit.Call) bool { return c.Server == "quick" && strings.Contains(c.Error, "no answer within 300ms") },
-		audit.StatusCancelled:     func(c audit.Call) bool { return c.Tool == "slow" && c.Server == "up" },
-		audit.StatusBadRequest:    func(c audit.Call) bool { return c.Tool == "ecoh" && strings.Contains(c.Error, "Did you mean: echo") },
+		audit.StatusTimeout: func(c audit.Call) bool {
+			return c.Server == "quick" && strings.Contains(c.Error, "no answer within 300ms")
+		},
+		audit.StatusCancelled:  func(c audit.Call) bool { return c.Tool == "slow" && c.Server == "up" },
+		audit.StatusBadRequest: func(c audit.Call) bool { return c.Tool == "ecoh" && strings.Contains(c.Error, "Did you mean: echo") },
 		audit.StatusUnauthenticated: func(c audit.Call) bool {
 			return c.Server == "up" && strings.Contains(c.Error, "missing client token")
 		},

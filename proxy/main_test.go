@@ -85,6 +85,19 @@ type harness struct {
 // shipped "start with approvals" default.
 func start(t testing.TB, yaml string) *harness {
 	t.Helper()
+	return startWith(t, yaml, nil)
+}
+
+// discardLedger records nothing: only for measuring what the ledger costs.
+type discardLedger struct{}
+
+func (discardLedger) Record(context.Context, *audit.Event) error { return nil }
+func (discardLedger) Enqueue(*audit.Event)                       {}
+
+// startWith is start with a ledger of the test's choosing (nil: the real
+// one in data_dir).
+func startWith(t testing.TB, yaml string, ledger proxy.Ledger) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	if !strings.HasPrefix(yaml, "policy:") && !strings.Contains(yaml, "\npolicy:") {
 		allow, _ := filepath.Abs("testdata/allow")
@@ -122,8 +135,11 @@ func start(t testing.TB, yaml string) *harness {
 	if err != nil {
 		t.Fatalf("audit: %v", err)
 	}
+	if ledger == nil {
+		ledger = h.Audit
+	}
 	h.Srv, err = proxy.New(proxy.Options{Config: cfg, Logger: log, Tokens: stateTokens{h.State}, Policy: h.Engine,
-		Ledger: h.Audit, Checks: map[string]func() (bool, string){"policy": h.Engine.Check, "audit": h.Audit.Check}})
+		Ledger: ledger, Checks: map[string]func() (bool, string){"policy": h.Engine.Check, "audit": h.Audit.Check}})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}

@@ -166,6 +166,21 @@ func callText(t *testing.T, c *client.Client, tool string, args map[string]any) 
 	return strings.Join(parts, "\n"), res.IsError
 }
 
+// callTextErr is callText for goroutines: failures are results, not fatal.
+func callTextErr(c *client.Client, tool, text string) (string, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := mcp.CallToolRequest{}
+	req.Params.Name = tool
+	req.Params.Arguments = map[string]any{"text": text}
+	res, err := c.CallTool(ctx, req)
+	if err != nil || len(res.Content) == 0 {
+		return "", true
+	}
+	tc, _ := res.Content[0].(mcp.TextContent)
+	return tc.Text, res.IsError
+}
+
 func toolNames(t *testing.T, c *client.Client) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
