@@ -39,7 +39,7 @@ type Options struct {
 // for concurrent use.
 type Log struct {
 	db    *sql.DB
-	conn  *sql.Conn // the writer's own connection
+	conn  *sql.Conn         // the writer's own connection
 	stmts map[int]*sql.Stmt // multi-row inserts by row count, prepared on conn
 	log   *slog.Logger
 	queue chan *pending

@@ -247,4 +247,3 @@ func BenchmarkWriter(b *testing.B) {
 		}
 	}
 }
-

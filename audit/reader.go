@@ -64,7 +64,7 @@ var CallColumns = []string{"call_id", "started_at", "ended_at", "client", "serve
 // Filter selects calls; zero fields match everything.
 type Filter struct {
 	CallID, Server, Tool, Decision, Client, Status string
-	Since, Until                           time.Time
+	Since, Until                                   time.Time
 	// AfterStarted returns calls started after this RFC 3339 time (tail -f).
 	AfterStarted string
 	// Last keeps only the newest N (0: all), still returned oldest first.

@@ -17,7 +17,7 @@ type Stats struct {
 	// not end ok.
 	ErrorRate float64 `json:"error_rate"`
 	// Latency percentiles of duration_ms over tools/call calls, in ms.
-	P50, P95, P99 int64 `json:"-"`
+	P50, P95, P99 int64            `json:"-"`
 	Latency       map[string]int64 `json:"latency_ms"`
 }
 
