@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
+	"github.com/drawbridge-mcp/drawbridge/internal/mcptest"
 )
 
 func openLog(t testing.TB, sync string) (*audit.Log, string) {
@@ -48,9 +49,7 @@ func verify(t *testing.T, path string) audit.Verification {
 // sqlite runs the sqlite3 command-line shell on path, as a user would.
 func sqlite(t *testing.T, path, sql string) (string, error) {
 	t.Helper()
-	if _, err := exec.LookPath("sqlite3"); err != nil {
-		t.Skip("sqlite3 shell not installed")
-	}
+	mcptest.NeedSQLite3(t)
 	out, err := exec.Command("sqlite3", path, sql).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }

@@ -191,9 +191,7 @@ func TestWriteAhead(t *testing.T) {
 // refused with a clear error and never reach the upstream, unless the
 // operator chose audit.on_error: allow.
 func TestAuditFailureRefusesCalls(t *testing.T) {
-	if _, err := exec.LookPath("sqlite3"); err != nil {
-		t.Skip("sqlite3 shell not installed")
-	}
+	mcptest.NeedSQLite3(t)
 	for _, onError := range []string{"deny", "allow"} {
 		t.Run(onError, func(t *testing.T) {
 			var calls atomic.Int32

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/internal/mcptest"
 )
 
 // nodeDir holds the npm packages the real-peer tests use (installed by
@@ -21,15 +23,10 @@ import (
 func nodeDir(t *testing.T) string {
 	t.Helper()
 	dir, _ := filepath.Abs("../testdata/node")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol")); err != nil {
-		if os.Getenv("DRAWBRIDGE_REQUIRE_NODE") != "" {
-			t.Fatalf("npm packages missing in %s (run npm ci there): %v", dir, err)
-		}
-		t.Skip("npm packages not installed; run npm ci in testdata/node")
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node not installed")
-	}
+	_, err := exec.LookPath("node")
+	mcptest.NeedPeer(t, "node", err)
+	_, err = os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol"))
+	mcptest.NeedPeer(t, "the npm packages in testdata/node (npm ci there)", err)
 	return dir
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
+	"github.com/drawbridge-mcp/drawbridge/internal/mcptest"
 )
 
 func auditConfig(t *testing.T) string {
@@ -25,9 +26,7 @@ func auditConfig(t *testing.T) string {
 // TestAuditCommands drives every audit subcommand against the ledger of a
 // running proxy.
 func TestAuditCommands(t *testing.T) {
-	if _, err := exec.LookPath("sqlite3"); err != nil {
-		t.Skip("sqlite3 shell not installed")
-	}
+	mcptest.NeedSQLite3(t)
 	cfg := auditConfig(t)
 	d := serve(t, cfg)
 	c := mcpClient(t, d, "kid", "")
