@@ -50,7 +50,7 @@ func verify(t *testing.T, path string) audit.Verification {
 func sqlite(t *testing.T, path, sql string) (string, error) {
 	t.Helper()
 	mcptest.NeedSQLite3(t)
-	out, err := exec.Command("sqlite3", path, sql).CombinedOutput()
+	out, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", path, sql).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
 

@@ -154,7 +154,7 @@ servers:
 	}
 	// The same view answers the README's sqlite3 queries.
 	if _, err := exec.LookPath("sqlite3"); err == nil {
-		out, err := exec.Command("sqlite3", h.Cfg.Audit.Path,
+		out, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", h.Cfg.Audit.Path,
 			"SELECT tool, reason FROM calls WHERE decision = 'deny' AND status = 'denied' AND date(started_at) = date('now') ORDER BY tool").CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "add|adding is forbidden") {
 			t.Errorf("sqlite3 denied-calls query = %v %s", err, out)
@@ -201,7 +201,7 @@ func TestAuditFailureRefusesCalls(t *testing.T) {
 			t.Cleanup(up.Close)
 			h := start(t, fmt.Sprintf("audit:\n  on_error: %s\nservers:\n  up:\n    url: %s/mcp\n", onError, up.URL))
 			h.call("up", "echo", map[string]any{"text": "before"})
-			out, err := exec.Command("sqlite3", h.Cfg.Audit.Path,
+			out, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", h.Cfg.Audit.Path,
 				"CREATE TRIGGER full BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;").CombinedOutput()
 			if err != nil {
 				t.Fatalf("sqlite3: %v %s", err, out)

@@ -107,7 +107,7 @@ func TestAuditCommands(t *testing.T) {
 
 	// Tampering with the sqlite3 shell is found.
 	path := filepath.Join(filepath.Dir(cfg), "data", "audit.db")
-	if b, err := exec.Command("sqlite3", path, "DROP TRIGGER events_no_update; UPDATE events SET result = 'forged' WHERE kind = 'completed'").CombinedOutput(); err != nil {
+	if b, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", path, "DROP TRIGGER events_no_update; UPDATE events SET result = 'forged' WHERE kind = 'completed'").CombinedOutput(); err != nil {
 		t.Fatalf("sqlite3: %v %s", err, b)
 	}
 	code, out, _ = cli(t, "", "audit", "verify", "-c", cfg)

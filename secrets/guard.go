@@ -1,0 +1,216 @@
+package secrets
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// MinGuarded is the shortest value the guard looks for: shorter ones would
+// redact ordinary text.
+const MinGuarded = 6
+
+// Named is a secret with the name the guard reports it by.
+type Named struct {
+	Name  string
+	Value Secret
+}
+
+// Guard finds secrets in text, in the forms they leak in: plain, base64,
+// base64url (padded or not), hex (either case), URL- and JSON-escaped. It is
+// an Aho–Corasick automaton over all those forms, so a scan is linear in the
+// text whatever the number of secrets. A Guard is immutable; build a new one
+// when the secrets change.
+type Guard struct {
+	nodes []acNode
+	pats  []pattern
+}
+
+type pattern struct {
+	name string
+	n    int // length in bytes
+}
+
+type acNode struct {
+	next map[byte]int32
+	fail int32
+	out  int32 // pattern ending here, -1 if none
+	dict int32 // nearest node on the fail chain with an output, -1 if none
+}
+
+// forms are the encodings a value is looked for in.
+func forms(v string) []string {
+	b := []byte(v)
+	js, _ := json.Marshal(v)
+	all := []string{v,
+		base64.StdEncoding.EncodeToString(b), base64.RawStdEncoding.EncodeToString(b),
+		base64.URLEncoding.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b),
+		hex.EncodeToString(b), strings.ToUpper(hex.EncodeToString(b)),
+		url.QueryEscape(v), url.PathEscape(v), string(js[1 : len(js)-1]),
+	}
+	seen := map[string]bool{}
+	out := all[:0]
+	for _, f := range all {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// NewGuard builds a guard for secrets. Values shorter than MinGuarded are
+// left out.
+func NewGuard(secrets []Named) *Guard {
+	g := &Guard{nodes: []acNode{{next: map[byte]int32{}, out: -1, dict: -1}}}
+	for _, s := range secrets {
+		if len(s.Value.Reveal()) < MinGuarded {
+			continue
+		}
+		for _, f := range forms(s.Value.Reveal()) {
+			g.add(f, s.Name)
+		}
+	}
+	g.link()
+	return g
+}
+
+func (g *Guard) add(p, name string) {
+	cur := int32(0)
+	for i := 0; i < len(p); i++ {
+		nx, ok := g.nodes[cur].next[p[i]]
+		if !ok {
+			nx = int32(len(g.nodes))
+			g.nodes = append(g.nodes, acNode{next: map[byte]int32{}, out: -1, dict: -1})
+			g.nodes[cur].next[p[i]] = nx
+		}
+		cur = nx
+	}
+	if old := g.nodes[cur].out; old < 0 || g.pats[old].n < len(p) {
+		g.nodes[cur].out = int32(len(g.pats))
+		g.pats = append(g.pats, pattern{name: name, n: len(p)})
+	}
+}
+
+// link computes failure and dictionary links breadth first.
+func (g *Guard) link() {
+	queue := []int32{}
+	for _, child := range g.nodes[0].next {
+		g.nodes[child].fail = 0
+		queue = append(queue, child)
+	}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for c, child := range g.nodes[cur].next {
+			f := g.nodes[cur].fail
+			for {
+				if nx, ok := g.nodes[f].next[c]; ok && nx != child {
+					g.nodes[child].fail = nx
+					break
+				}
+				if f == 0 {
+					g.nodes[child].fail = 0
+					break
+				}
+				f = g.nodes[f].fail
+			}
+			fl := g.nodes[child].fail
+			if g.nodes[fl].out >= 0 {
+				g.nodes[child].dict = fl
+			} else {
+				g.nodes[child].dict = g.nodes[fl].dict
+			}
+			queue = append(queue, child)
+		}
+	}
+}
+
+type match struct {
+	start, end int
+	name       string
+}
+
+// matches lists every occurrence of every form, in one pass.
+func (g *Guard) matches(text string) []match {
+	if g == nil || len(g.pats) == 0 {
+		return nil
+	}
+	var out []match
+	cur := int32(0)
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		for {
+			if nx, ok := g.nodes[cur].next[c]; ok {
+				cur = nx
+				break
+			}
+			if cur == 0 {
+				break
+			}
+			cur = g.nodes[cur].fail
+		}
+		for n := cur; n >= 0; n = g.nodes[n].dict {
+			if p := g.nodes[n].out; p >= 0 {
+				out = append(out, match{start: i + 1 - g.pats[p].n, end: i + 1, name: g.pats[p].name})
+			}
+			if g.nodes[n].dict < 0 {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Redact replaces every secret found in text with [REDACTED:NAME], leftmost
+// and longest first. Text with no secret is returned as is.
+func (g *Guard) Redact(text string) string {
+	ms := g.matches(text)
+	if len(ms) == 0 {
+		return text
+	}
+	sort.Slice(ms, func(i, j int) bool {
+		if ms[i].start != ms[j].start {
+			return ms[i].start < ms[j].start
+		}
+		return ms[i].end > ms[j].end
+	})
+	var b strings.Builder
+	b.Grow(len(text))
+	pos := 0
+	for _, m := range ms {
+		if m.start < pos {
+			continue // overlaps one already replaced
+		}
+		b.WriteString(text[pos:m.start])
+		b.WriteString("[REDACTED:" + m.name + "]")
+		pos = m.end
+	}
+	b.WriteString(text[pos:])
+	return b.String()
+}
+
+// RedactBytes is Redact for bytes; it returns b itself when nothing matched.
+func (g *Guard) RedactBytes(b []byte) []byte {
+	if len(g.matches(string(b))) == 0 {
+		return b
+	}
+	return []byte(g.Redact(string(b)))
+}
+
+// Find names the secrets that occur in text, sorted, each once.
+func (g *Guard) Find(text string) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, m := range g.matches(text) {
+		if !seen[m.name] {
+			seen[m.name] = true
+			names = append(names, m.name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,127 @@
+package secrets
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"sync/atomic"
+	"time"
+)
+
+// Vault serves decrypted secrets from memory and keeps them current: it
+// re-reads secrets.db when another process (drawbridge secret set) changed
+// it, without a restart.
+type Vault struct {
+	store *Store
+	log   *slog.Logger
+	snap  atomic.Pointer[map[scopedName]Secret]
+	// changed runs after every reload (the proxy rebuilds its guard).
+	changed func()
+}
+
+// NewVault loads every secret.
+func NewVault(ctx context.Context, store *Store, log *slog.Logger) (*Vault, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	v := &Vault{store: store, log: log}
+	if err := v.reload(ctx); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (v *Vault) reload(ctx context.Context) error {
+	all, err := v.store.all(ctx, v.store.db)
+	if err != nil {
+		return err
+	}
+	v.snap.Store(&all)
+	return nil
+}
+
+// OnChange sets what runs after the secrets are re-read.
+func (v *Vault) OnChange(f func()) { v.changed = f }
+
+// Resolve returns the secret name for client: the one scoped to that
+// client when there is one, else the unscoped one.
+func (v *Vault) Resolve(name, client string) (Secret, bool) {
+	m := *v.snap.Load()
+	if client != "" {
+		if s, ok := m[scopedName{name, client}]; ok {
+			return s, true
+		}
+	}
+	s, ok := m[scopedName{name, ""}]
+	return s, ok
+}
+
+// Has reports whether name exists, in any scope.
+func (v *Vault) Has(name string) bool {
+	for k := range *v.snap.Load() {
+		if k.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Clients lists the clients some secret is scoped to.
+func (v *Vault) Clients() []string {
+	seen := map[string]bool{}
+	var out []string
+	for k := range *v.snap.Load() {
+		if k.client != "" && !seen[k.client] {
+			seen[k.client] = true
+			out = append(out, k.client)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// All returns every secret value with its name, for the guard.
+func (v *Vault) All() []Named {
+	var out []Named
+	for k, s := range *v.snap.Load() {
+		out = append(out, Named{Name: k.name, Value: s})
+	}
+	return out
+}
+
+// Watch re-reads the secrets whenever secrets.db changes, checking every
+// interval, until ctx ends.
+func (v *Vault) Watch(ctx context.Context, interval time.Duration) {
+	conn, err := v.store.db.Conn(ctx)
+	if err != nil {
+		v.log.Error("secrets watch", "err", err)
+		return
+	}
+	defer conn.Close()
+	version := func() int64 {
+		var n int64
+		_ = conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&n)
+		return n
+	}
+	last := version()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if now := version(); now != last {
+			last = now
+			if err := v.reload(ctx); err != nil {
+				v.log.Error("secrets reload failed; the previous secrets stay in use", "err", err)
+				continue
+			}
+			v.log.Info("secrets reloaded")
+			if v.changed != nil {
+				v.changed()
+			}
+		}
+	}
+}
