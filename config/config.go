@@ -6,7 +6,10 @@
 // the reference documentation for each key.
 package config
 
-import "time"
+import (
+	"sort"
+	"time"
+)
 
 // Config is the whole of drawbridge.yaml.
 type Config struct {
@@ -66,8 +69,12 @@ type Server struct {
 	// Default: the config file's folder.
 	Cwd string `yaml:"cwd"`
 	// Headers are added to every request to URL, innermost, after the call
-	// is allowed. Values may use ${env:NAME}. Never sent anywhere else.
+	// is allowed. Values may use ${secret:NAME} (resolved per call, for the
+	// calling client: its own scoped secret when there is one), ${env:NAME}
+	// and ${file:PATH}. Never sent anywhere else.
 	Headers map[string]string `yaml:"headers"`
+	// Auth builds credentials that are more than a header template.
+	Auth Auth `yaml:"auth"`
 	// Timeout bounds one upstream call, connection included. Default 30s.
 	Timeout Duration `yaml:"timeout"`
 	// CacheTTL is how long a tool list is served from memory before it is
@@ -82,6 +89,83 @@ type Server struct {
 	// EnvT and HeadersT are the parsed templates of Env and Headers.
 	EnvT     map[string]Template `yaml:"-"`
 	HeadersT map[string]Template `yaml:"-"`
+}
+
+// Auth is a computed credential for a URL server.
+type Auth struct {
+	// Basic sends Authorization: Basic base64(username:password).
+	Basic *BasicAuth `yaml:"basic"`
+	// HMAC signs each request: the header carries the HMAC of the request
+	// URL followed by its body, under key (Twilio-style request signing).
+	HMAC *HMACAuth `yaml:"hmac"`
+}
+
+// BasicAuth is HTTP Basic authentication from two values.
+type BasicAuth struct {
+	Username string `yaml:"username"` // template, e.g. ${secret:TWILIO_ACCOUNT_SID}
+	Password string `yaml:"password"` // template, e.g. ${secret:TWILIO_AUTH_TOKEN}
+
+	UsernameT, PasswordT Template `yaml:"-"`
+}
+
+// HMACAuth is a request signature header.
+type HMACAuth struct {
+	// Header carries the signature, e.g. X-Twilio-Signature.
+	Header string `yaml:"header"`
+	// Key is a template, e.g. ${secret:TWILIO_AUTH_TOKEN}.
+	Key string `yaml:"key"`
+	// Algorithm is sha256 (default) or sha1.
+	Algorithm string `yaml:"algorithm"`
+	// Encoding is base64 (default) or hex.
+	Encoding string `yaml:"encoding"`
+
+	KeyT Template `yaml:"-"`
+}
+
+// SecretRef is a ${secret:NAME} reference and where it stands.
+type SecretRef struct {
+	Path string // key path, e.g. servers.stripe.headers.Authorization
+	Name string
+}
+
+// SecretRefs lists every ${secret:NAME} reference, by key path.
+func (c *Config) SecretRefs() []SecretRef {
+	var out []SecretRef
+	add := func(path string, t Template) {
+		for _, n := range t.SecretNames() {
+			out = append(out, SecretRef{Path: path, Name: n})
+		}
+	}
+	for _, label := range c.Labels() {
+		s := c.Servers[label]
+		if s == nil {
+			continue
+		}
+		p := "servers." + label
+		for _, h := range sortedKeys(s.HeadersT) {
+			add(p+".headers."+h, s.HeadersT[h])
+		}
+		for _, k := range sortedKeys(s.EnvT) {
+			add(p+".env."+k, s.EnvT[k])
+		}
+		if b := s.Auth.Basic; b != nil {
+			add(p+".auth.basic.username", b.UsernameT)
+			add(p+".auth.basic.password", b.PasswordT)
+		}
+		if h := s.Auth.HMAC; h != nil {
+			add(p+".auth.hmac.key", h.KeyT)
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]Template) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // ToolFilter selects tools by exact name or * glob.

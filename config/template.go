@@ -5,41 +5,33 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/drawbridge-mcp/drawbridge/secrets"
 )
 
 // refRE matches a ${kind:name} reference.
 var refRE = regexp.MustCompile(`\$\{([a-z]+):([^}]*)\}`)
 
 // Template is a header or env value with ${env:NAME}, ${file:PATH} and
-// (later) ${secret:NAME} references. Env and file references are read once,
-// at load; the result is held as a Secret so it never prints.
+// ${secret:NAME} references. Env and file references are read once, at
+// load, and held as secrets.Secret so they never print; secret references
+// are resolved each time the value is used, for the calling client, from
+// the vault.
 type Template struct {
 	parts []part
 }
 
 type part struct {
 	literal string
-	value   Secret // resolved reference
+	value   secrets.Secret // a resolved env or file reference
+	secret  string         // a ${secret:NAME} reference, resolved on use
 }
 
-// Secret is a credential value. It never prints itself.
-type Secret struct{ v string }
+// Lookup resolves ${secret:NAME} for one use.
+type Lookup func(name string) (secrets.Secret, bool)
 
-// NewSecret wraps v.
-func NewSecret(v string) Secret { return Secret{v} }
-
-// Reveal returns the value; call it only where the value leaves for its
-// upstream.
-func (s Secret) Reveal() string { return s.v }
-
-func (Secret) String() string   { return "[redacted]" }
-func (Secret) GoString() string { return "[redacted]" }
-
-// MarshalJSON keeps secrets out of any JSON output.
-func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
-
-// parseTemplate resolves the references in v. The error names what is missing,
-// never a value.
+// parseTemplate resolves the env and file references in v and records the
+// secret ones. The error names what is missing, never a value.
 func (c *Config) parseTemplate(v string) (Template, error) {
 	var t Template
 	last := 0
@@ -48,17 +40,24 @@ func (c *Config) parseTemplate(v string) (Template, error) {
 			t.parts = append(t.parts, part{literal: v[last:m[0]]})
 		}
 		kind, name := v[m[2]:m[3]], v[m[4]:m[5]]
-		val, err := c.lookup(kind, name)
-		if err != nil {
-			return Template{}, err
+		if kind == "secret" {
+			if name == "" {
+				return Template{}, fmt.Errorf("${secret:}: no secret name")
+			}
+			t.parts = append(t.parts, part{secret: name})
+		} else {
+			val, err := c.lookup(kind, name)
+			if err != nil {
+				return Template{}, err
+			}
+			t.parts = append(t.parts, part{value: secrets.New(val)})
 		}
-		t.parts = append(t.parts, part{value: NewSecret(val)})
 		last = m[1]
 	}
 	if last < len(v) {
 		t.parts = append(t.parts, part{literal: v[last:]})
 	}
-	if s := t.Expand(); strings.ContainsAny(s, "\r\n\x00") {
+	if s := t.static(); strings.ContainsAny(s, "\r\n\x00") {
 		return Template{}, fmt.Errorf("value contains CR, LF or NUL (header injection)")
 	}
 	return t, nil
@@ -78,10 +77,8 @@ func (c *Config) lookup(kind, name string) (string, error) {
 			return "", fmt.Errorf("${file:%s}: cannot read the file: %v", name, unwrapPathError(err))
 		}
 		return strings.TrimRight(string(b), "\r\n"), nil
-	case "secret":
-		return "", fmt.Errorf("${secret:%s}: the secret store is not available in this version; use ${env:NAME} or ${file:PATH}", name)
 	default:
-		return "", fmt.Errorf("${%s:%s}: unknown reference kind %q (use env or file)", kind, name, kind)
+		return "", fmt.Errorf("${%s:%s}: unknown reference kind %q (use secret, env or file)", kind, name, kind)
 	}
 }
 
@@ -92,24 +89,50 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// Expand returns the value with references filled in.
-func (t Template) Expand() string {
-	if len(t.parts) == 1 && t.parts[0].literal == "" {
-		return t.parts[0].value.Reveal()
-	}
+// static is the value with secret references left empty.
+func (t Template) static() string {
+	v, _ := t.Expand(func(string) (secrets.Secret, bool) { return secrets.Secret{}, true })
+	return v
+}
+
+// Expand returns the value with references filled in, secret ones through
+// lookup. It fails, naming the secret, when one is missing or would inject
+// a header line.
+func (t Template) Expand(lookup Lookup) (string, error) {
 	var b strings.Builder
 	for _, p := range t.parts {
 		b.WriteString(p.literal)
 		b.WriteString(p.value.Reveal())
+		if p.secret != "" {
+			s, ok := lookup(p.secret)
+			if !ok {
+				return "", fmt.Errorf("secret %s is not set (drawbridge secret set %s)", p.secret, p.secret)
+			}
+			if strings.ContainsAny(s.Reveal(), "\r\n\x00") {
+				return "", fmt.Errorf("secret %s contains CR, LF or NUL", p.secret)
+			}
+			b.WriteString(s.Reveal())
+		}
 	}
-	return b.String()
+	return b.String(), nil
 }
 
-// Secrets returns the resolved reference values, for the leak scrubber.
-func (t Template) Secrets() []Secret {
-	var out []Secret
+// SecretNames are the ${secret:NAME} references in the template.
+func (t Template) SecretNames() []string {
+	var out []string
 	for _, p := range t.parts {
-		if p.value.v != "" {
+		if p.secret != "" {
+			out = append(out, p.secret)
+		}
+	}
+	return out
+}
+
+// Resolved returns the env and file values read at load, for the guard.
+func (t Template) Resolved() []secrets.Secret {
+	var out []secrets.Secret
+	for _, p := range t.parts {
+		if !p.value.Empty() {
 			out = append(out, p.value)
 		}
 	}

@@ -115,12 +115,13 @@ func (c *Config) validateServer(label string) []error {
 		if len(s.Args) > 0 || len(s.Env) > 0 || s.Cwd != "" {
 			bad("", "args, env and cwd apply to command servers only")
 		}
+		errs = append(errs, c.validateAuth(p, s)...)
 	default:
 		if s.Transport != "" {
 			bad("transport", "applies to url servers only")
 		}
-		if len(s.Headers) > 0 {
-			bad("headers", "apply to url servers only (give a stdio server its credentials through env)")
+		if len(s.Headers) > 0 || s.Auth.Basic != nil || s.Auth.HMAC != nil {
+			bad("", "headers and auth apply to url servers only (give a stdio server its credentials through env)")
 		}
 	}
 	if s.Timeout < 0 {
@@ -178,4 +179,49 @@ func IsLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+func (c *Config) validateAuth(p string, s *Server) []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.auth.%s: %s", p, key, fmt.Sprintf(format, args...)))
+	}
+	tmpl := func(key, v string, dst *Template) {
+		if v == "" {
+			bad(key, "required")
+			return
+		}
+		t, err := c.parseTemplate(v)
+		if err != nil {
+			bad(key, "%v", err)
+			return
+		}
+		*dst = t
+	}
+	if b := s.Auth.Basic; b != nil {
+		tmpl("basic.username", b.Username, &b.UsernameT)
+		tmpl("basic.password", b.Password, &b.PasswordT)
+		if _, ok := s.Headers["Authorization"]; ok {
+			bad("basic", "conflicts with headers.Authorization")
+		}
+	}
+	if h := s.Auth.HMAC; h != nil {
+		if !headerNameRE.MatchString(h.Header) {
+			bad("hmac.header", "must be an HTTP header name")
+		}
+		tmpl("hmac.key", h.Key, &h.KeyT)
+		if h.Algorithm == "" {
+			h.Algorithm = "sha256"
+		}
+		if h.Algorithm != "sha256" && h.Algorithm != "sha1" {
+			bad("hmac.algorithm", "must be sha256 or sha1, not %q", h.Algorithm)
+		}
+		if h.Encoding == "" {
+			h.Encoding = "base64"
+		}
+		if h.Encoding != "base64" && h.Encoding != "hex" {
+			bad("hmac.encoding", "must be base64 or hex, not %q", h.Encoding)
+		}
+	}
+	return errs
 }

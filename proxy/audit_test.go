@@ -243,7 +243,7 @@ func TestLedgerRedaction(t *testing.T) {
 			echo = c
 		}
 	}
-	want := `{"nested":{"Token":"[REDACTED]","ssn_number":"[REDACTED]"},"password":"[REDACTED]","text":"key is [REDACTED]"}`
+	want := `{"nested":{"Token":"[REDACTED]","ssn_number":"[REDACTED]"},"password":"[REDACTED]","text":"key is [REDACTED:up.Authorization]"}`
 	if string(echo.Arguments) != want {
 		t.Fatalf("arguments = %s, want %s", echo.Arguments, want)
 	}

@@ -152,8 +152,11 @@ func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 
 // FetchTool connects to an upstream once and returns one tool's definition,
 // for `drawbridge policy eval`.
-func FetchTool(ctx context.Context, cfg *config.Server, name string, log *slog.Logger) (policy.Tool, error) {
-	u := newUpstream(cfg, log, nil)
+func FetchTool(ctx context.Context, cfg *config.Server, name string, log *slog.Logger, vault Vault) (policy.Tool, error) {
+	if vault == nil {
+		vault = noVault{}
+	}
+	u := newUpstream(cfg, log, nil, func(client string) config.Lookup { return vaultLookup(vault, client) })
 	defer u.Close()
 	cat, err := u.Tools(ctx)
 	if err != nil {

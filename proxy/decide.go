@@ -34,6 +34,11 @@ func (s *Server) decide(ctx context.Context, u *Upstream, t *Tool, args json.Raw
 		Time:      req.Received,
 		Request:   policy.Request{ID: req.ID, ProtocolVersion: req.Protocol, UserAgent: req.UserAgent},
 	}
+	if args != nil {
+		// An argument carrying a stored secret is an exfiltration attempt
+		// (or a mistake): the policy can deny it by name.
+		in.Leaks = s.scrub.Leaks(string(args))
+	}
 	d, err := s.policy.Decide(ctx, in)
 	if err != nil {
 		s.log.Warn("policy error", "request_id", req.ID, "server", u.cfg.Label, "tool", t.Name, "method", method, "err", err)

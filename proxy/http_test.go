@@ -94,13 +94,13 @@ func TestTokenPassthrough(t *testing.T) {
 		got[label] = hdr
 	}
 	// What the model sees is scrubbed, so compare what arrived by presence.
-	if v := got["stripe"].Get("Authorization"); v != "[REDACTED]" {
+	if v := got["stripe"].Get("Authorization"); v != "[REDACTED:stripe.Authorization]" {
 		t.Errorf("stripe Authorization as echoed = %q, want the (scrubbed) configured credential", v)
 	}
-	if v := got["stripe"].Get("X-Api-Version"); v != "[REDACTED]" {
+	if v := got["stripe"].Get("X-Api-Version"); v != "[REDACTED:stripe.X-Api-Version]" {
 		t.Errorf("stripe X-Api-Version = %q, want the configured header (scrubbed: header values are credentials)", v)
 	}
-	if got["other"].Get("Authorization") != "" || got["other"].Get("X-Api-Key") != "[REDACTED]" {
+	if got["other"].Get("Authorization") != "" || got["other"].Get("X-Api-Key") != "[REDACTED:other.x-api-key]" {
 		t.Errorf("other upstream headers = %v, want only its own x-api-key", got["other"])
 	}
 	for label, hdr := range got {
@@ -118,11 +118,11 @@ func TestTokenPassthrough(t *testing.T) {
 	// The upstream really got the secret: it answers with it, and the
 	// scrubber takes it out of the answer in plain and base64 form.
 	leak := h.call("stripe", "leak", nil).text()
-	if leak != "plain=[REDACTED] b64=[REDACTED]" {
+	if leak != "plain=[REDACTED:stripe.Authorization] b64=[REDACTED:stripe.Authorization]" {
 		t.Errorf("leak = %q, want both forms redacted", leak)
 	}
 	r := h.rpc("stripe", "tools/call", map[string]any{"name": "leak_error", "arguments": map[string]any{}})
-	if r.Error == nil || strings.Contains(r.Error.Message, "canary") || !strings.Contains(r.Error.Message, "[REDACTED]") {
+	if r.Error == nil || strings.Contains(r.Error.Message, "canary") || !strings.Contains(r.Error.Message, "[REDACTED:stripe.Authorization]") {
 		t.Errorf("leak_error = %+v, want an error with the credential redacted", r.Error)
 	}
 	if strings.Contains(h.Logs.String(), "sk_test_canary") {

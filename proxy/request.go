@@ -43,7 +43,7 @@ func withRequest(ctx context.Context, r *Request) context.Context {
 // RequestFrom returns the request value the HTTP layer stored, or an empty
 // one.
 func RequestFrom(ctx context.Context) *Request {
-	if r, ok := ctx.Value(requestKey{}).(*Request); ok {
+	if r, ok := ctx.Value(requestKey{}).(*Request); ok && r != nil {
 		return r
 	}
 	return &Request{}

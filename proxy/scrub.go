@@ -2,88 +2,122 @@ package proxy
 
 import (
 	"encoding/base64"
-	"encoding/hex"
-	"net/url"
-	"sort"
-	"strings"
+	"sync/atomic"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/secrets"
 )
 
-// minSecretLen is the shortest value scrubbed: shorter ones would redact
-// ordinary text.
-const minSecretLen = 6
-
-// scrubber replaces configured credential values, in plain, base64,
-// base64url, hex and URL-encoded form, with [REDACTED] wherever text leaves
-// Drawbridge: upstream error messages, child stderr, results.
-type scrubber struct {
-	r *strings.Replacer // nil when there is nothing to scrub
+// Vault is where credentials come from. secrets.Vault implements it.
+type Vault interface {
+	// Resolve returns name for client: its own scoped value, else the
+	// unscoped one.
+	Resolve(name, client string) (secrets.Secret, bool)
+	// All lists every stored value, for the leak guard.
+	All() []secrets.Named
+	// Clients lists the clients some secret is scoped to.
+	Clients() []string
+	// OnChange sets what runs when the stored secrets change.
+	OnChange(func())
 }
 
-func newScrubber(secrets []config.Secret) *scrubber {
-	seen := map[string]bool{}
-	var forms []string
-	for _, s := range secrets {
-		v := s.Reveal()
-		if len(v) < minSecretLen {
-			continue
+var _ Vault = (*secrets.Vault)(nil)
+
+// noVault is the vault of a Drawbridge without secrets.db: it has nothing.
+type noVault struct{}
+
+func (noVault) Resolve(string, string) (secrets.Secret, bool) { return secrets.Secret{}, false }
+func (noVault) All() []secrets.Named                          { return nil }
+func (noVault) Clients() []string                             { return nil }
+func (noVault) OnChange(func())                               {}
+
+// scrubber is the leak guard as the proxy uses it: every stored secret and
+// every credential the config yields, in every encoding the guard knows,
+// replaced by [REDACTED:NAME] wherever text leaves Drawbridge: results,
+// upstream errors, logs, the ledger. It is rebuilt when secrets change.
+type scrubber struct {
+	g atomic.Pointer[secrets.Guard]
+}
+
+// String redacts s.
+func (s *scrubber) String(v string) string {
+	if s == nil {
+		return v
+	}
+	return s.g.Load().Redact(v)
+}
+
+// Bytes redacts b, returning b itself when nothing matched.
+func (s *scrubber) Bytes(b []byte) []byte {
+	if s == nil {
+		return b
+	}
+	return s.g.Load().RedactBytes(b)
+}
+
+// Leaks names the secrets found in v.
+func (s *scrubber) Leaks(v string) []string { return s.g.Load().Find(v) }
+
+// lookupFor resolves ${secret:NAME} for one client.
+func (s *Server) lookupFor(client string) config.Lookup { return vaultLookup(s.vault, client) }
+
+func vaultLookup(v Vault, client string) config.Lookup {
+	return func(name string) (secrets.Secret, bool) { return v.Resolve(name, client) }
+}
+
+// rebuildGuard collects what must never leave: the stored secrets, the env
+// and file values the config read, and every credential the config's
+// templates expand to, for the unscoped case and each client that has its
+// own secrets.
+func (s *Server) rebuildGuard() {
+	named := s.vault.All()
+	clients := append([]string{""}, s.vault.Clients()...)
+	add := func(name, v string) {
+		if v != "" {
+			named = append(named, secrets.Named{Name: name, Value: secrets.New(v)})
 		}
-		for _, f := range []string{v,
-			base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v)),
-			base64.URLEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v)),
-			hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v))),
-			url.QueryEscape(v), url.PathEscape(v)} {
-			if !seen[f] {
-				seen[f] = true
-				forms = append(forms, f)
+	}
+	for label, sc := range s.cfg.Servers {
+		for key, t := range sc.EnvT {
+			for _, v := range t.Resolved() {
+				add(label+".env."+key, v.Reveal())
+			}
+		}
+		for h, t := range sc.HeadersT {
+			for _, v := range t.Resolved() {
+				add(label+"."+h, v.Reveal())
+			}
+			for _, c := range clients {
+				v, _ := t.Expand(s.lookupFor(c))
+				add(label+"."+h, v)
+			}
+		}
+		if b := sc.Auth.Basic; b != nil {
+			for _, c := range clients {
+				if v, err := basicValue(b, s.lookupFor(c)); err == nil {
+					add(label+".auth.basic", v)
+				}
+			}
+		}
+		if h := sc.Auth.HMAC; h != nil {
+			for _, c := range clients {
+				v, _ := h.KeyT.Expand(s.lookupFor(c))
+				add(label+".auth.hmac", v)
 			}
 		}
 	}
-	if len(forms) == 0 {
-		return &scrubber{}
-	}
-	// Longest first, so a form that contains another is replaced whole.
-	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
-	pairs := make([]string, 0, 2*len(forms))
-	for _, f := range forms {
-		pairs = append(pairs, f, "[REDACTED]")
-	}
-	return &scrubber{r: strings.NewReplacer(pairs...)}
+	s.scrub.g.Store(secrets.NewGuard(named))
 }
 
-// String scrubs s.
-func (s *scrubber) String(v string) string {
-	if s == nil || s.r == nil {
-		return v
+// basicValue is the base64 part of a Basic Authorization header.
+func basicValue(b *config.BasicAuth, lookup config.Lookup) (string, error) {
+	user, err := b.UsernameT.Expand(lookup)
+	if err != nil {
+		return "", err
 	}
-	return s.r.Replace(v)
-}
-
-// Bytes scrubs b, returning b itself when nothing matched.
-func (s *scrubber) Bytes(b []byte) []byte {
-	if s == nil || s.r == nil {
-		return b
+	pass, err := b.PasswordT.Expand(lookup)
+	if err != nil {
+		return "", err
 	}
-	out := s.r.Replace(string(b))
-	if len(out) == len(b) && out == string(b) {
-		return b
-	}
-	return []byte(out)
-}
-
-// configSecrets collects every resolved credential in the config.
-func configSecrets(cfg *config.Config) []config.Secret {
-	var out []config.Secret
-	for _, s := range cfg.Servers {
-		for _, t := range s.HeadersT {
-			// A header value is a credential as a whole, literal or not.
-			out = append(out, config.NewSecret(t.Expand()))
-			out = append(out, t.Secrets()...)
-		}
-		for _, t := range s.EnvT {
-			out = append(out, t.Secrets()...)
-		}
-	}
-	return out
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass)), nil
 }

@@ -49,6 +49,8 @@ type Options struct {
 	Policy Decider
 	// Ledger records every call; required.
 	Ledger Ledger
+	// Secrets resolves ${secret:NAME}; nil means no secret is stored.
+	Secrets Vault
 	// Checks add named readiness reports to /readyz (the policy engine's
 	// last reload, say). They inform; they do not make Drawbridge unready.
 	Checks map[string]func() (ok bool, detail string)
@@ -61,6 +63,7 @@ type Server struct {
 	tokens    Tokens
 	policy    Decider
 	ledger    Ledger
+	vault     Vault
 	redact    *audit.Redactor
 	checks    map[string]func() (bool, string)
 	upstreams map[string]*Upstream
@@ -99,14 +102,20 @@ func New(opts Options) (*Server, error) {
 		ledger:    opts.Ledger,
 		checks:    opts.Checks,
 		upstreams: make(map[string]*Upstream, len(cfg.Servers)),
-		scrub:     newScrubber(configSecrets(cfg)),
+		scrub:     &scrubber{},
+		vault:     opts.Secrets,
 		hosts:     newHostPolicy(cfg),
 		ids:       newRequestIDs(),
 	}
+	if s.vault == nil {
+		s.vault = noVault{}
+	}
+	s.rebuildGuard()
+	s.vault.OnChange(s.rebuildGuard)
 	s.log = slog.New(&scrubHandler{Handler: log.Handler(), scrub: s.scrub})
 	s.redact = audit.NewRedactor(cfg.Audit.RedactKeys, s.scrub.String, cfg.Audit.MaxResultBytes)
 	for label, sc := range cfg.Servers {
-		s.upstreams[label] = newUpstream(sc, s.log, s.scrub)
+		s.upstreams[label] = newUpstream(sc, s.log, s.scrub, s.lookupFor)
 	}
 	return s, nil
 }

@@ -2,8 +2,14 @@ package proxy
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -19,7 +25,7 @@ import (
 // (never http.DefaultTransport) and the credential injector as the innermost
 // layer, so configured headers are the only credentials that leave, and only
 // for this upstream.
-func newHTTPClient(cfg *config.Server) (*http.Client, *injector) {
+func newHTTPClient(cfg *config.Server, lookup func(client string) config.Lookup) (*http.Client, *injector) {
 	base := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -30,7 +36,7 @@ func newHTTPClient(cfg *config.Server) (*http.Client, *injector) {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	inj := &injector{base: base, headers: cfg.HeadersT}
+	inj := &injector{base: base, cfg: cfg, lookup: lookup}
 	return &http.Client{Transport: inj}, inj
 }
 
@@ -38,9 +44,16 @@ func newHTTPClient(cfg *config.Server) (*http.Client, *injector) {
 // runs after every decision has been made, at the last moment before the
 // bytes leave; the request it receives was built by Drawbridge's own MCP
 // client, so no header of the downstream client's can be on it.
+//
+// Secret references resolve for the client whose call this is (its own
+// scoped secret when there is one): per-user credentials without a route
+// per user. Requests of Drawbridge's own (the handshake, the notification
+// stream) use the unscoped values. A credential that cannot be resolved
+// stops the request; it never goes out without one.
 type injector struct {
-	base    http.RoundTripper
-	headers map[string]config.Template
+	base   http.RoundTripper
+	cfg    *config.Server
+	lookup func(client string) config.Lookup
 	// refusal is the status line of the last 4xx or 5xx answer, which
 	// mcp-go's errors do not always carry, for a diagnosis that names it.
 	refusal atomic.Value
@@ -49,8 +62,25 @@ type injector struct {
 func (i *injector) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Del("Cookie")
-	for name, t := range i.headers {
-		r.Header.Set(name, t.Expand())
+	lookup := i.lookup(callerOf(r.Context()))
+	for name, t := range i.cfg.HeadersT {
+		v, err := t.Expand(lookup)
+		if err != nil {
+			return nil, fmt.Errorf("credential for header %s: %w", name, err)
+		}
+		r.Header.Set(name, v)
+	}
+	if b := i.cfg.Auth.Basic; b != nil {
+		v, err := basicValue(b, lookup)
+		if err != nil {
+			return nil, fmt.Errorf("basic auth: %w", err)
+		}
+		r.Header.Set("Authorization", "Basic "+v)
+	}
+	if h := i.cfg.Auth.HMAC; h != nil {
+		if err := sign(r, h, lookup); err != nil {
+			return nil, err
+		}
 	}
 	resp, err := i.base.RoundTrip(r)
 	if err == nil && resp.StatusCode >= 400 {
@@ -72,7 +102,7 @@ func (i *injector) explain(err error) error {
 // transport when the server answers the initialize POST with a 4xx, as the
 // spec's backwards-compatibility section says.
 func (u *Upstream) dialHTTP(ctx context.Context) (transport.Interface, *initResult, error) {
-	client, inj := newHTTPClient(u.cfg)
+	client, inj := newHTTPClient(u.cfg, u.lookup)
 	if u.cfg.Transport != "sse" {
 		t, err := transport.NewStreamableHTTP(u.cfg.URL,
 			transport.WithHTTPBasicClient(client), transport.WithContinuousListening(),
@@ -92,4 +122,50 @@ func (u *Upstream) dialHTTP(ctx context.Context) (transport.Interface, *initResu
 	}
 	init, err := u.handshake(ctx, t)
 	return t, init, inj.explain(err)
+}
+
+// sign sets an HMAC signature header over the request URL followed by its
+// body.
+func sign(r *http.Request, h *config.HMACAuth, lookup config.Lookup) error {
+	key, err := h.KeyT.Expand(lookup)
+	if err != nil {
+		return fmt.Errorf("hmac key: %w", err)
+	}
+	var body []byte
+	if r.GetBody != nil {
+		rc, err := r.GetBody()
+		if err != nil {
+			return fmt.Errorf("hmac: read body: %w", err)
+		}
+		body, err = io.ReadAll(io.LimitReader(rc, maxSignedBody))
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("hmac: read body: %w", err)
+		}
+	}
+	newHash := sha256.New
+	if h.Algorithm == "sha1" {
+		newHash = sha1.New
+	}
+	m := hmac.New(newHash, []byte(key))
+	m.Write([]byte(r.URL.String()))
+	m.Write(body)
+	sum := m.Sum(nil)
+	if h.Encoding == "hex" {
+		r.Header.Set(h.Header, hex.EncodeToString(sum))
+	} else {
+		r.Header.Set(h.Header, base64.StdEncoding.EncodeToString(sum))
+	}
+	return nil
+}
+
+// maxSignedBody bounds what sign reads; request bodies Drawbridge sends are
+// far smaller (the downstream body cap).
+const maxSignedBody = 64 << 20
+
+
+// callerOf is the client a request to an upstream is made for, "" for
+// Drawbridge's own requests.
+func callerOf(ctx context.Context) string {
+	return RequestFrom(ctx).Client.Name
 }

@@ -30,8 +30,9 @@ const maxStdioLine = 64 << 20
 // environment the config gives it and runs in its own process group, so
 // shutdown reaches its children too.
 type stdioConn struct {
-	cfg *config.Server
-	log *slog.Logger
+	cfg    *config.Server
+	log    *slog.Logger
+	lookup config.Lookup // unscoped secrets: the child serves every client
 
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
@@ -47,29 +48,38 @@ type stdioConn struct {
 
 var _ transport.Interface = (*stdioConn)(nil)
 
-func newStdioConn(cfg *config.Server, log *slog.Logger) *stdioConn {
+func newStdioConn(cfg *config.Server, log *slog.Logger, lookup config.Lookup) *stdioConn {
 	return &stdioConn{
 		cfg:     cfg,
 		log:     log,
+		lookup:  lookup,
 		pending: make(map[string]chan *transport.JSONRPCResponse),
 		done:    make(chan struct{}),
 	}
 }
 
 // childEnv is the child's whole environment, from the config alone.
-func childEnv(cfg *config.Server) []string {
+func childEnv(cfg *config.Server, lookup config.Lookup) ([]string, error) {
 	env := make([]string, 0, len(cfg.EnvT))
 	for k, t := range cfg.EnvT {
-		env = append(env, k+"="+t.Expand())
+		v, err := t.Expand(lookup)
+		if err != nil {
+			return nil, fmt.Errorf("env %s: %w", k, err)
+		}
+		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
-	return env
+	return env, nil
 }
 
 // Start launches the child.
 func (c *stdioConn) Start(context.Context) error {
+	env, err := childEnv(c.cfg, c.lookup)
+	if err != nil {
+		return err
+	}
 	cmd := exec.Command(c.cfg.Command, c.cfg.Args...)
-	cmd.Env = childEnv(c.cfg)
+	cmd.Env = env
 	cmd.Dir = c.cfg.Cwd
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Stderr = &lineLogger{log: c.log}

@@ -142,7 +142,7 @@ func TestStdioEnvironmentIsolated(t *testing.T) {
 	got := h.call("kid", "env", nil).text()
 	// A value taken from ${env:…} is treated as a credential: the child gets
 	// it, and the scrubber keeps it from coming back out.
-	want := "FROM_ENV=[REDACTED]\nGIVEN=plain"
+	want := "FROM_ENV=[REDACTED:kid.env.FROM_ENV]\nGIVEN=plain"
 	if got != want {
 		t.Fatalf("child environment = %q, want exactly %q", got, want)
 	}

@@ -53,6 +53,9 @@ type Upstream struct {
 	log   *slog.Logger
 	quiet *slog.Logger // for mcp-go's transport chatter: warnings only
 	scrub *scrubber
+	// lookup resolves ${secret:NAME} for a client ("" for Drawbridge's own
+	// requests).
+	lookup func(client string) config.Lookup
 
 	life context.Context // ends at Close; bounds streams and children
 	stop context.CancelFunc
@@ -92,11 +95,11 @@ func (i *initResult) has(capability string) bool {
 	return ok
 }
 
-func newUpstream(cfg *config.Server, log *slog.Logger, scrub *scrubber) *Upstream {
+func newUpstream(cfg *config.Server, log *slog.Logger, scrub *scrubber, lookup func(string) config.Lookup) *Upstream {
 	life, stop := context.WithCancel(context.Background())
 	log = log.With("server", cfg.Label)
 	return &Upstream{
-		cfg: cfg, log: log, scrub: scrub, life: life, stop: stop,
+		cfg: cfg, log: log, scrub: scrub, lookup: lookup, life: life, stop: stop,
 		quiet: slog.New(levelFilter{log.Handler(), slog.LevelWarn}),
 	}
 }
@@ -166,12 +169,15 @@ func (u *Upstream) wrap(err error) error {
 }
 
 func (u *Upstream) dial(ctx context.Context) (transport.Interface, *initResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, u.cfg.Timeout.D())
+	// The connection is shared by every client: it is made on Drawbridge's
+	// own account (unscoped credentials), not the caller's, and a caller
+	// that gives up does not abandon it for the others.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(detach(ctx)), u.cfg.Timeout.D())
 	defer cancel()
 	if !u.cfg.IsStdio() {
 		return u.dialHTTP(ctx)
 	}
-	c := newStdioConn(u.cfg, u.log)
+	c := newStdioConn(u.cfg, u.log, u.lookup(""))
 	init, err := u.handshake(ctx, c)
 	if err == nil {
 		go u.supervise(c)
@@ -348,4 +354,9 @@ type levelFilter struct {
 
 func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+// detach drops the per-request value from ctx.
+func detach(ctx context.Context) context.Context {
+	return context.WithValue(ctx, requestKey{}, (*Request)(nil))
 }

@@ -42,6 +42,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	log := slog.New(h)
 
+	store, vault, err := openVault(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := missingSecrets(cfg, vault); err != nil {
+		return fmt.Errorf("config %s:\n%w", cfg.Path, err)
+	}
+	go vault.Watch(ctx, 500*time.Millisecond)
 	engine, err := policy.NewFromConfig(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -63,7 +72,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if cfg.Audit.Retention > 0 {
 		go retain(ctx, ledger, cfg.Audit.Retention.D(), log)
 	}
-	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger,
+	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger, Secrets: vault,
 		Checks: map[string]func() (bool, string){"policy": engine.Check, "audit": ledger.Check}}
 	if cfg.Auth == "token" {
 		db, err := state.Open(ctx, cfg.DataDir)
