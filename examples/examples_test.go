@@ -8,6 +8,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
@@ -53,5 +54,42 @@ func TestQuickstartConfigLoads(t *testing.T) {
 	}
 	if _, err := policy.NewFromConfig(context.Background(), cfg, nil); err != nil {
 		t.Fatalf("quickstart policy: %v", err)
+	}
+}
+
+// TestServerBlocks loads every examples/servers block as a config, checks
+// it names a URL over https and that every credential comes from a stored
+// secret or the environment, never the file itself.
+func TestServerBlocks(t *testing.T) {
+	files, _ := filepath.Glob("servers/*.yaml")
+	if len(files) < 12 {
+		t.Fatalf("found %d server blocks, want the 12 the guide names", len(files))
+	}
+	t.Setenv("CLOUDFLARE_ACCOUNT_ID", "acct-test")
+	t.Setenv("PIPEDREAM_PROJECT_ID", "proj-test")
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			cfg, err := config.Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cfg.Servers) != 1 {
+				t.Fatalf("%d servers, want one block", len(cfg.Servers))
+			}
+			for label, s := range cfg.Servers {
+				if !strings.HasPrefix(s.URL, "https://") {
+					t.Errorf("%s: url %q is not https", label, s.URL)
+				}
+				if label != "deepwiki" && len(cfg.SecretRefs()) == 0 {
+					t.Errorf("%s: no ${secret:…} credential", label)
+				}
+				if len(s.Tools.ReadOnly) == 0 {
+					t.Errorf("%s: no read_only suggestion", label)
+				}
+			}
+			if _, err := policy.NewFromConfig(context.Background(), cfg, nil); err != nil {
+				t.Fatalf("default policy over this block: %v", err)
+			}
+		})
 	}
 }

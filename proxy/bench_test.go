@@ -22,7 +22,7 @@ func BenchmarkAuditCost(b *testing.B) {
 	up := mcptest.Streamable(mcptest.NewServer("up"))
 	b.Cleanup(up.Close)
 	yaml := fmt.Sprintf("policy: {mode: enforce}\nservers:\n  up:\n    url: %s/mcp\n    tools: {read_only: [echo]}\n", up.URL)
-	on, off := startWith(b, yaml, nil), startWith(b, yaml, discardLedger{})
+	on, off := startWith(b, yaml, harnessOpts{}), startWith(b, yaml, harnessOpts{ledger: discardLedger{}})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"benchmark payload"}}}`
 	call := func(h *harness) error {

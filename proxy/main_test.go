@@ -85,7 +85,14 @@ type harness struct {
 // shipped "start with approvals" default.
 func start(t testing.TB, yaml string) *harness {
 	t.Helper()
-	return startWith(t, yaml, nil)
+	return startWith(t, yaml, harnessOpts{})
+}
+
+// harnessOpts are the parts a test may choose: nil means the real thing
+// (the ledger in data_dir; no secrets).
+type harnessOpts struct {
+	ledger proxy.Ledger
+	vault  proxy.Vault
 }
 
 // discardLedger records nothing: only for measuring what the ledger costs.
@@ -94,9 +101,8 @@ type discardLedger struct{}
 func (discardLedger) Record(context.Context, *audit.Event) error { return nil }
 func (discardLedger) Enqueue(*audit.Event)                       {}
 
-// startWith is start with a ledger of the test's choosing (nil: the real
-// one in data_dir).
-func startWith(t testing.TB, yaml string, ledger proxy.Ledger) *harness {
+// startWith is start with parts of the test's choosing.
+func startWith(t testing.TB, yaml string, opts harnessOpts) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	if !strings.HasPrefix(yaml, "policy:") && !strings.Contains(yaml, "\npolicy:") {
@@ -135,11 +141,12 @@ func startWith(t testing.TB, yaml string, ledger proxy.Ledger) *harness {
 	if err != nil {
 		t.Fatalf("audit: %v", err)
 	}
+	ledger := opts.ledger
 	if ledger == nil {
 		ledger = h.Audit
 	}
 	h.Srv, err = proxy.New(proxy.Options{Config: cfg, Logger: log, Tokens: stateTokens{h.State}, Policy: h.Engine,
-		Ledger: ledger, Checks: map[string]func() (bool, string){"policy": h.Engine.Check, "audit": h.Audit.Check}})
+		Ledger: ledger, Secrets: opts.vault, Checks: map[string]func() (bool, string){"policy": h.Engine.Check, "audit": h.Audit.Check}})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}

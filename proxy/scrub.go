@@ -95,7 +95,8 @@ func (s *Server) rebuildGuard() {
 		if b := sc.Auth.Basic; b != nil {
 			for _, c := range clients {
 				if v, err := basicValue(b, s.lookupFor(c)); err == nil {
-					add(label+".auth.basic", v)
+					add(label+".Authorization", "Basic "+v)
+					add(label+".Authorization", v)
 				}
 			}
 		}

@@ -15,7 +15,11 @@ type Vault struct {
 	store *Store
 	log   *slog.Logger
 	snap  atomic.Pointer[map[scopedName]Secret]
-	// changed runs after every reload (the proxy rebuilds its guard).
+	// staged holds new values while changed runs, before they are served:
+	// All includes them, so a guard rebuilt by changed covers a value
+	// before any request can use it.
+	staged atomic.Pointer[map[scopedName]Secret]
+	// changed runs on every reload (the proxy rebuilds its guard).
 	changed func()
 }
 
@@ -36,7 +40,14 @@ func (v *Vault) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if v.changed != nil && v.snap.Load() != nil {
+		v.staged.Store(&all)
+		v.changed()
+	}
+	// The guard keeps the previous values until the next reload: a call
+	// that took one just before the swap may still be answering.
 	v.snap.Store(&all)
+	v.staged.Store(nil)
 	return nil
 }
 
@@ -80,11 +91,17 @@ func (v *Vault) Clients() []string {
 	return out
 }
 
-// All returns every secret value with its name, for the guard.
+// All returns every secret value with its name, for the guard: the ones
+// served and, during a reload, the ones about to be.
 func (v *Vault) All() []Named {
 	var out []Named
-	for k, s := range *v.snap.Load() {
-		out = append(out, Named{Name: k.name, Value: s})
+	for _, m := range []*map[scopedName]Secret{v.snap.Load(), v.staged.Load()} {
+		if m == nil {
+			continue
+		}
+		for k, s := range *m {
+			out = append(out, Named{Name: k.name, Value: s})
+		}
 	}
 	return out
 }
@@ -119,9 +136,6 @@ func (v *Vault) Watch(ctx context.Context, interval time.Duration) {
 				continue
 			}
 			v.log.Info("secrets reloaded")
-			if v.changed != nil {
-				v.changed()
-			}
 		}
 	}
 }

@@ -122,10 +122,14 @@ func withHeaders(ctx context.Context, r *http.Request) context.Context {
 
 // Streamable serves s over Streamable HTTP at URL + "/mcp".
 func Streamable(s *server.MCPServer) *httptest.Server {
-	h := server.NewStreamableHTTPServer(s, server.WithHTTPContextFunc(withHeaders))
+	return httptest.NewServer(StreamableHandler(s))
+}
+
+// StreamableHandler is Streamable's handler, for tests that wrap it.
+func StreamableHandler(s *server.MCPServer) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", h)
-	return httptest.NewServer(mux)
+	mux.Handle("/mcp", server.NewStreamableHTTPServer(s, server.WithHTTPContextFunc(withHeaders)))
+	return mux
 }
 
 // SSE serves s over the legacy HTTP+SSE transport at URL + "/sse" (the

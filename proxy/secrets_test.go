@@ -1,0 +1,127 @@
+package proxy_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/internal/mcptest"
+	"github.com/drawbridge-mcp/drawbridge/secrets"
+)
+
+func vaultWith(t *testing.T, values map[[2]string]string) (*secrets.Store, *secrets.Vault) {
+	t.Helper()
+	store, err := secrets.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	for k, v := range values {
+		if err := store.Set(context.Background(), k[0], k[1], secrets.New(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := secrets.NewVault(context.Background(), store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, v
+}
+
+// headerLog records the credentials each upstream request carried: the
+// ground truth, which the model never sees.
+type headerLog struct {
+	mu   sync.Mutex
+	last map[string]http.Header // by path
+}
+
+func (l *headerLog) server() *httptest.Server {
+	next := mcptest.StreamableHandler(mcptest.NewServer("up"))
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			l.mu.Lock()
+			l.last[r.URL.Query().Get("as")] = r.Header.Clone()
+			l.mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	}))
+}
+
+func (l *headerLog) get(as string) http.Header {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last[as]
+}
+
+// TestCredentialPatterns: Bearer from a secret, per-client secrets, Basic
+// from two secrets, several headers at once; a missing secret stops the
+// request instead of sending it bare; a change to the store is picked up
+// without a restart; the model sees none of it.
+func TestCredentialPatterns(t *testing.T) {
+	log := &headerLog{last: map[string]http.Header{}}
+	up := log.server()
+	t.Cleanup(up.Close)
+	store, vault := vaultWith(t, map[[2]string]string{
+		{"TOKEN", ""}: "shared-token-111", {"TOKEN", "bob"}: "bobs-token-222",
+		{"USER", ""}: "acct-user-333", {"PASS", ""}: "acct-pass-444",
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go vault.Watch(ctx, 20*time.Millisecond)
+	h := startWith(t, fmt.Sprintf(`servers:
+  bearer:
+    url: %[1]s/mcp?as=bearer
+    headers:
+      Authorization: Bearer ${secret:TOKEN}
+      X-Account: ${secret:USER}
+  basic:
+    url: %[1]s/mcp?as=basic
+    auth:
+      basic: {username: "${secret:USER}", password: "${secret:PASS}"}
+  missing:
+    url: %[1]s/mcp?as=missing
+    headers: {Authorization: "Bearer ${secret:NOT_STORED}"}
+`, up.URL), harnessOpts{vault: vault})
+	bobToken, _ := h.State.CreateToken(context.Background(), "bob", nil, 0)
+
+	check := func(what, as, header, want string) {
+		t.Helper()
+		if got := log.get(as).Get(header); got != want {
+			t.Errorf("%s: upstream got %s %q, want %q", what, header, got, want)
+		}
+	}
+	if got := h.call("bearer", "leak", nil).text(); strings.Contains(got, "token") {
+		t.Errorf("the model saw a credential: %q", got)
+	}
+	check("bearer", "bearer", "Authorization", "Bearer shared-token-111")
+	check("several headers", "bearer", "X-Account", "acct-user-333")
+	h.call("bearer", "echo", map[string]any{"text": "x"}, "Authorization", "Bearer "+bobToken)
+	check("bob's own secret", "bearer", "Authorization", "Bearer bobs-token-222")
+
+	if got := h.call("basic", "leak", nil).text(); strings.Contains(got, "YWNjdC11c2Vy") || !strings.Contains(got, "[REDACTED:basic.Authorization]") {
+		t.Errorf("basic leak = %q, want the Basic credential redacted", got)
+	}
+	check("basic", "basic", "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("acct-user-333:acct-pass-444")))
+
+	res := h.call("missing", "echo", map[string]any{"text": "x"})
+	if !res.IsError || !strings.Contains(res.text(), "secret NOT_STORED is not set") || log.get("missing") != nil {
+		t.Errorf("missing secret = %+v (upstream saw %v), want the call refused before it left", res, log.get("missing"))
+	}
+
+	if err := store.Set(context.Background(), "TOKEN", "", secrets.New("rotated-token-999")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the rotated token to be sent", func() bool {
+		got := h.call("bearer", "leak", nil).text()
+		if strings.Contains(got, "rotated-token-999") {
+			t.Fatalf("the rotated token reached the model: %q", got)
+		}
+		return log.get("bearer").Get("Authorization") == "Bearer rotated-token-999"
+	})
+}
