@@ -83,6 +83,15 @@ type Server struct {
 	CacheTTL Duration `yaml:"cache_ttl"`
 	// Tools filters what this upstream offers.
 	Tools ToolFilter `yaml:"tools"`
+	// TrustAnnotations keeps the upstream's own annotation hints where
+	// tools.read_only and tools.destructive say nothing. Default false:
+	// hints are claims by the upstream (a tool that writes can say
+	// readOnlyHint: true, and the Responses API trusts that), so they are
+	// removed.
+	TrustAnnotations bool `yaml:"trust_annotations"`
+	// MaxOutputBytes cuts a tool result larger than this, with a marker.
+	// Default 1 MiB.
+	MaxOutputBytes int `yaml:"max_output_bytes"`
 
 	// Label is the key under servers.
 	Label string `yaml:"-"`
@@ -176,8 +185,15 @@ type ToolFilter struct {
 	Deny []string `yaml:"deny"`
 	// ReadOnly names the tools the operator vouches for as read-only. The
 	// default policy allows these without approval; policies see the list
-	// at data.config.servers.<label>.read_only.
+	// at data.config.servers.<label>.read_only; clients are told
+	// readOnlyHint: true for them.
 	ReadOnly []string `yaml:"read_only"`
+	// Destructive names tools clients are told destructiveHint: true for.
+	Destructive []string `yaml:"destructive"`
+	// Pin is how tool definitions are trusted: tofu (default: a tool is
+	// pinned when first seen, and quarantined if its definition changes),
+	// strict (new tools are quarantined too, until accepted) or off.
+	Pin string `yaml:"pin"`
 }
 
 // Audit configures the ledger.
@@ -211,6 +227,9 @@ type Policy struct {
 	Dir string `yaml:"dir"`
 	// Query is the decision. Default data.drawbridge.decision.
 	Query string `yaml:"query"`
+	// OutputQuery is the optional rule that sees each result (input.result)
+	// and may answer deny. Default data.drawbridge.output; undefined allows.
+	OutputQuery string `yaml:"output_query"`
 	// Data is merged at the root of data, after the directory's data files.
 	Data map[string]any `yaml:"data"`
 	// Mode is enforce (default) or shadow: in shadow the decision is
@@ -235,6 +254,7 @@ const (
 	DefaultGrace        = 10 * time.Second
 	DefaultPolicyTime   = 100 * time.Millisecond
 	DefaultMaxResult    = 64 << 10
+	DefaultMaxOutput    = 1 << 20
 )
 
 // IsStdio reports whether the server is a local child process.

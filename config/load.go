@@ -161,6 +161,12 @@ func (c *Config) setDefaults() {
 		if s.CacheTTL == 0 {
 			s.CacheTTL = Duration(DefaultCacheTTL)
 		}
+		if s.MaxOutputBytes == 0 {
+			s.MaxOutputBytes = DefaultMaxOutput
+		}
+		if s.Tools.Pin == "" {
+			s.Tools.Pin = "tofu"
+		}
 		if s.URL != "" && s.Transport == "" {
 			s.Transport = "auto"
 		}

@@ -127,6 +127,12 @@ func (c *Config) validateServer(label string) []error {
 	if s.Timeout < 0 {
 		bad("timeout", "must be positive")
 	}
+	if s.Tools.Pin != "tofu" && s.Tools.Pin != "strict" && s.Tools.Pin != "off" {
+		bad("tools.pin", "must be tofu, strict or off, not %q", s.Tools.Pin)
+	}
+	if s.MaxOutputBytes < 0 {
+		bad("max_output_bytes", "must be positive")
+	}
 	if s.CacheTTL < 0 {
 		bad("cache_ttl", "must be positive")
 	}
@@ -158,7 +164,8 @@ func (c *Config) validateServer(label string) []error {
 	for _, list := range []struct {
 		key   string
 		names []string
-	}{{"tools.allow", s.Tools.Allow}, {"tools.deny", s.Tools.Deny}, {"tools.read_only", s.Tools.ReadOnly}} {
+	}{{"tools.allow", s.Tools.Allow}, {"tools.deny", s.Tools.Deny}, {"tools.read_only", s.Tools.ReadOnly},
+		{"tools.destructive", s.Tools.Destructive}} {
 		for i, g := range list.names {
 			if strings.TrimSpace(g) == "" {
 				bad(fmt.Sprintf("%s[%d]", list.key, i), "empty tool name")

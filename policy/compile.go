@@ -144,12 +144,14 @@ func newCompiler(caps *ast.Capabilities) *ast.Compiler {
 
 // compiled is one generation of a policy, ready to evaluate.
 type compiled struct {
-	query rego.PreparedEvalQuery
-	store storage.Store
+	query  rego.PreparedEvalQuery
+	output rego.PreparedEvalQuery
+	store  storage.Store
 }
 
-// compile builds the serving policy (tests left out) and prepares query.
-func compile(ctx context.Context, b *bundle, caps *ast.Capabilities, query string) (*compiled, error) {
+// compile builds the serving policy (tests left out) and prepares the
+// decision and output queries.
+func compile(ctx context.Context, b *bundle, caps *ast.Capabilities, query, output string) (*compiled, error) {
 	serving := map[string]*ast.Module{}
 	for name, m := range b.modules {
 		if !strings.HasSuffix(name, "_test.rego") {
@@ -165,5 +167,9 @@ func compile(ctx context.Context, b *bundle, caps *ast.Capabilities, query strin
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", query, err)
 	}
-	return &compiled{query: q, store: store}, nil
+	o, err := rego.New(rego.Query(output), rego.Compiler(c), rego.Store(store)).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s: %w", output, err)
+	}
+	return &compiled{query: q, output: o, store: store}, nil
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,6 +26,8 @@ type Options struct {
 	Dir string
 	// Query defaults to DefaultQuery.
 	Query string
+	// OutputQuery defaults to DefaultOutputQuery.
+	OutputQuery string
 	// Data is merged at the root of data (after data.json / data.yaml).
 	Data map[string]any
 	// Config is what Drawbridge tells policies about its configuration, at
@@ -59,6 +62,9 @@ type Engine struct {
 func New(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.Query == "" {
 		opts.Query = DefaultQuery
+	}
+	if opts.OutputQuery == "" {
+		opts.OutputQuery = DefaultOutputQuery
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -116,7 +122,7 @@ func (e *Engine) build(ctx context.Context) (*compiled, error) {
 	if e.opts.Config != nil {
 		b.data["config"] = e.opts.Config
 	}
-	c, err := compile(ctx, b, e.caps, e.opts.Query)
+	c, err := compile(ctx, b, e.caps, e.opts.Query, e.opts.OutputQuery)
 	if err != nil {
 		return nil, fmt.Errorf("compile policy %s: %w", e.Source(), err)
 	}
@@ -178,6 +184,37 @@ func (e *Engine) decide(ctx context.Context, in *Input, extra []rego.EvalOption)
 	return interpret(rs[0].Expressions[0].Value)
 }
 
+// DecideOutput asks the optional output rule about a call's result: the
+// call's input with input.result added. No rule (undefined) allows; a
+// malformed answer or an error denies, as Decide does.
+func (e *Engine) DecideOutput(ctx context.Context, in *Input, result json.RawMessage) (Decision, error) {
+	begin := time.Now()
+	v, err := in.value(&e.cache)
+	if err != nil {
+		return policyError("build input: " + err.Error())
+	}
+	rv, err := jsonValue(result)
+	if err != nil {
+		return policyError("result is not JSON: " + err.Error())
+	}
+	obj := v.(ast.Object)
+	obj.Insert(ast.InternedTerm("result"), ast.NewTerm(rv))
+	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	defer cancel()
+	rs, err := e.cur.Load().output.Eval(ctx, rego.EvalParsedInput(obj))
+	d := Decision{Action: Allow, Reason: "no output rule"}
+	switch {
+	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		d, err = policyError(fmt.Sprintf("output rule took longer than policy.timeout (%s)", e.opts.Timeout))
+	case err != nil:
+		d, err = policyError("output rule failed: " + err.Error())
+	case len(rs) > 0 && len(rs[0].Expressions) > 0:
+		d, err = interpret(rs[0].Expressions[0].Value)
+	}
+	d.Took = time.Since(begin)
+	return d, err
+}
+
 // interpret checks the decision's shape.
 func interpret(v any) (Decision, error) {
 	obj, ok := v.(map[string]any)
@@ -227,6 +264,7 @@ func NewFromConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (*
 	return New(ctx, Options{
 		Dir:           cfg.Policy.Dir,
 		Query:         cfg.Policy.Query,
+		OutputQuery:   cfg.Policy.OutputQuery,
 		Data:          cfg.Policy.Data,
 		Config:        cfg.PolicyData(),
 		Timeout:       cfg.Policy.Timeout.D(),

@@ -20,6 +20,9 @@ const (
 // DefaultQuery is the decision every policy answers.
 const DefaultQuery = "data.drawbridge.decision"
 
+// DefaultOutputQuery is the optional rule over results.
+const DefaultOutputQuery = "data.drawbridge.output"
+
 // DefaultTimeout bounds one evaluation.
 const DefaultTimeout = 100 * time.Millisecond
 

@@ -26,6 +26,11 @@ type Tool struct {
 	InputSchema json.RawMessage `json:"inputSchema,omitempty"`
 	Annotations json.RawMessage `json:"annotations,omitempty"`
 	Raw         json.RawMessage `json:"-"`
+	// Served is the definition clients get (annotations as the config
+	// says); Hash and Def are the pinned form of Raw.
+	Served json.RawMessage `json:"-"`
+	Hash   string          `json:"-"`
+	Def    string          `json:"-"`
 }
 
 // catalog is an upstream's tool list at one moment.
@@ -80,6 +85,9 @@ func (u *Upstream) Tools(ctx context.Context) (*catalog, error) {
 
 		next, err := u.fetchTools(ctx)
 
+		if err == nil && u.onFetch != nil {
+			u.onFetch(ctx, next)
+		}
 		u.mu.Lock()
 		u.refreshCh = nil
 		close(done)
@@ -139,6 +147,8 @@ func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 				continue
 			}
 			t.Raw = r
+			t.Served = served(r, t.Name, u.cfg)
+			t.Hash, t.Def = definition(r)
 			c.byName[t.Name] = len(c.tools)
 			c.tools = append(c.tools, t)
 		}

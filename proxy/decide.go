@@ -10,6 +10,8 @@ import (
 // Decider decides calls. policy.Engine implements it.
 type Decider interface {
 	Decide(ctx context.Context, in *policy.Input) (policy.Decision, error)
+	// DecideOutput judges a call's result; no rule allows.
+	DecideOutput(ctx context.Context, in *policy.Input, result json.RawMessage) (policy.Decision, error)
 }
 
 var _ Decider = (*policy.Engine)(nil)
@@ -19,6 +21,22 @@ var _ Decider = (*policy.Engine)(nil)
 // is a deny (the engine makes it one); its detail goes to the log with the
 // request ID.
 func (s *Server) decide(ctx context.Context, u *Upstream, t *Tool, args json.RawMessage) policy.Decision {
+	in := s.policyInput(ctx, u, t, args)
+	d, err := s.policy.Decide(ctx, in)
+	if err != nil {
+		s.log.Warn("policy error", "request_id", in.Request.ID, "server", u.cfg.Label, "tool", t.Name, "method", in.Method, "err", err)
+	}
+	return d
+}
+
+// decideOutput asks the output rule about a call's (scrubbed) result.
+func (s *Server) decideOutput(ctx context.Context, c *call, res json.RawMessage) (policy.Decision, error) {
+	return s.policy.DecideOutput(ctx, s.policyInput(ctx, c.u, c.tool, c.args), res)
+}
+
+// policyInput is what a policy sees of a call (args not nil) or of a tool
+// at list time.
+func (s *Server) policyInput(ctx context.Context, u *Upstream, t *Tool, args json.RawMessage) *policy.Input {
 	req := RequestFrom(ctx)
 	method := "tools/list"
 	if args != nil {
@@ -39,11 +57,7 @@ func (s *Server) decide(ctx context.Context, u *Upstream, t *Tool, args json.Raw
 		// (or a mistake): the policy can deny it by name.
 		in.Leaks = s.scrub.Leaks(string(args))
 	}
-	d, err := s.policy.Decide(ctx, in)
-	if err != nil {
-		s.log.Warn("policy error", "request_id", req.ID, "server", u.cfg.Label, "tool", t.Name, "method", method, "err", err)
-	}
-	return d
+	return in
 }
 
 // shadow reports whether decisions are only recorded, not enforced.

@@ -146,7 +146,7 @@ func startWith(t testing.TB, yaml string, opts harnessOpts) *harness {
 		ledger = h.Audit
 	}
 	h.Srv, err = proxy.New(proxy.Options{Config: cfg, Logger: log, Tokens: stateTokens{h.State}, Policy: h.Engine,
-		Ledger: ledger, Secrets: opts.vault, Checks: map[string]func() (bool, string){"policy": h.Engine.Check, "audit": h.Audit.Check}})
+		Ledger: ledger, Secrets: opts.vault, Pins: h.State, Checks: map[string]func() (bool, string){"policy": h.Engine.Check, "audit": h.Audit.Check}})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}

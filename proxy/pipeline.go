@@ -19,10 +19,14 @@ import (
 //  1. upstream catalog (cached)  served from memory so a list costs no round
 //     trip; refreshed on TTL and on notifications/tools/list_changed.
 //  2. config allow/deny          what the operator excluded is never shown.
-//  3. policy visibility          a tool the policy denies for this client is
+//  3. pin check                  a tool whose definition changed since it was
+//     trusted (a rug pull), or a new one under tools.pin: strict, is
+//     quarantined: not shown.
+//  4. policy visibility          a tool the policy denies for this client is
 //     not shown (the call is still checked: lists are cached by clients).
-//  4. answer                     upstream definitions byte-for-byte; the
-//     list is recorded in the ledger.
+//  5. answer                     upstream definitions byte-for-byte but for
+//     annotation hints, which say what the config says; the list is
+//     recorded in the ledger.
 //
 // tools/call:
 //  1. parse params               a call without a tool name or with
@@ -32,6 +36,9 @@ import (
 //     get the upstream's own definition.
 //  3. config allow/deny          enforced on the call itself, because clients
 //     cache lists and may call what they were never shown.
+//  3b. pin check                 a quarantined tool is refused, with how to
+//     review and accept it: its new description or schema is not what the
+//     operator (or the policy) looked at.
 //  4. policy decision            on the call itself, with its arguments: the
 //     API-side require_approval is set by whoever writes the request and is
 //     only advice. deny and approve (until approvals exist) refuse; in
@@ -42,12 +49,16 @@ import (
 //  6. upstream call              credentials are added innermost, by the
 //     upstream's HTTP transport or the child's environment, only now that
 //     every check has passed.
-//  7. scrub                      configured credentials an upstream echoes
-//     back never reach the client.
-//  8. audit "completed"          the outcome, redacted and cut to size.
+//  7. scrub                      credentials an upstream echoes back never
+//     reach the client (nor the output rule, nor the ledger).
+//  8. output guard               terminal escapes and control characters
+//     stripped from text, results over max_output_bytes cut with a marker:
+//     what the model and a terminal will read.
+//  9. output rule                data.drawbridge.output may withhold a result
+//     (prompt injection, data that must not reach the model).
+// 10. audit "completed"          the outcome, redacted and cut to size.
 //
-// Later stages (approval hold, pin check, output guard) slot in between
-// these, in the order docs/ARCHITECTURE.md gives.
+// The approval hold slots in after the policy decision.
 
 // listTools answers tools/list for one upstream.
 func (s *Server) listTools(ctx context.Context, u *Upstream) (json.RawMessage, error) {
@@ -63,7 +74,7 @@ func (s *Server) listTools(ctx context.Context, u *Upstream) (json.RawMessage, e
 	b.WriteString(`{"tools":[`)
 	for i := range cat.tools {
 		t := &cat.tools[i]
-		if filtered(u.cfg.Tools, t.Name) != "" {
+		if filtered(u.cfg.Tools, t.Name) != "" || s.quarantined(ctx, u, t) != "" {
 			continue
 		}
 		if d := s.decide(ctx, u, t, nil); d.Action == policy.Deny && !s.shadow() {
@@ -72,7 +83,7 @@ func (s *Server) listTools(ctx context.Context, u *Upstream) (json.RawMessage, e
 		if len(shown) > 0 {
 			b.WriteByte(',')
 		}
-		b.Write(t.Raw)
+		b.Write(t.Served)
 		shown = append(shown, t.Name)
 	}
 	b.WriteString(`]}`)
@@ -142,6 +153,13 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 			fmt.Sprintf("Tool %q is not available on server %q: %s.", tool.Name, u.cfg.Label, why))
 	}
 
+	// 3b. pin check
+	if why := s.quarantined(ctx, u, tool); why != "" {
+		return s.refuse(ctx, c, audit.StatusDenied, policy.Deny, "quarantined: "+why, fmt.Sprintf(
+			"Tool %q on server %q is quarantined: %s. An operator can review it with `drawbridge tools diff %s %s` and accept it with `drawbridge tools accept %s %s`.",
+			tool.Name, u.cfg.Label, why, u.cfg.Label, tool.Name, u.cfg.Label, tool.Name))
+	}
+
 	// 4. policy decision
 	d := s.decide(ctx, u, tool, c.args)
 	c.ev.Decision, c.ev.Reason, c.ev.PolicyUS = d.Action, s.redact.Text(d.Reason), audit.Micros(d.Took)
@@ -173,7 +191,21 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 	// 7. scrub
 	res = s.scrub.Bytes(res)
 
-	// 8. audit "completed"
+	// 8. output guard
+	res, _ = guardOutput(res, u.cfg.MaxOutputBytes)
+
+	// 9. output rule
+	if od, err := s.decideOutput(ctx, c, res); od.Action == policy.Deny && !s.shadow() {
+		if err != nil {
+			s.log.Warn("policy error", "request_id", c.ev.RequestID, "rule", "output", "err", err)
+		}
+		text := "Output withheld by policy: " + od.Reason
+		done.Status, done.Error, done.Result = audit.StatusDenied, s.redact.Text(text), s.redact.Result(res)
+		s.finish(done)
+		return toolError(text), nil
+	}
+
+	// 10. audit "completed"
 	done.Status = audit.StatusOK
 	if isToolError(res) {
 		done.Status = audit.StatusToolError

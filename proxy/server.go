@@ -51,6 +51,8 @@ type Options struct {
 	Ledger Ledger
 	// Secrets resolves ${secret:NAME}; nil means no secret is stored.
 	Secrets Vault
+	// Pins remembers trusted tool definitions; nil turns pinning off.
+	Pins Pins
 	// Checks add named readiness reports to /readyz (the policy engine's
 	// last reload, say). They inform; they do not make Drawbridge unready.
 	Checks map[string]func() (ok bool, detail string)
@@ -64,6 +66,7 @@ type Server struct {
 	policy    Decider
 	ledger    Ledger
 	vault     Vault
+	pins      Pins
 	redact    *audit.Redactor
 	checks    map[string]func() (bool, string)
 	upstreams map[string]*Upstream
@@ -104,6 +107,7 @@ func New(opts Options) (*Server, error) {
 		upstreams: make(map[string]*Upstream, len(cfg.Servers)),
 		scrub:     &scrubber{},
 		vault:     opts.Secrets,
+		pins:      opts.Pins,
 		hosts:     newHostPolicy(cfg),
 		ids:       newRequestIDs(),
 	}
@@ -115,7 +119,9 @@ func New(opts Options) (*Server, error) {
 	s.log = slog.New(&scrubHandler{Handler: log.Handler(), scrub: s.scrub})
 	s.redact = audit.NewRedactor(cfg.Audit.RedactKeys, s.scrub.String, cfg.Audit.MaxResultBytes)
 	for label, sc := range cfg.Servers {
-		s.upstreams[label] = newUpstream(sc, s.log, s.scrub, s.lookupFor)
+		u := newUpstream(sc, s.log, s.scrub, s.lookupFor)
+		u.onFetch = func(ctx context.Context, c *catalog) { s.observe(ctx, u, c) }
+		s.upstreams[label] = u
 	}
 	return s, nil
 }

@@ -56,6 +56,9 @@ type Upstream struct {
 	// lookup resolves ${secret:NAME} for a client ("" for Drawbridge's own
 	// requests).
 	lookup func(client string) config.Lookup
+	// onFetch sees each freshly fetched catalog before it is served (tool
+	// pinning).
+	onFetch func(context.Context, *catalog)
 
 	life context.Context // ends at Close; bounds streams and children
 	stop context.CancelFunc

@@ -40,7 +40,8 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
 type DB struct {
 	db     *sql.DB
 	now    func() time.Time
-	tokens tokenCache
+	tokens cache[map[string]tokenRow]
+	pins   cache[map[string]Pin]
 }
 
 // Open opens data_dir/state.db, creating it if needed.
@@ -55,6 +56,7 @@ func Open(ctx context.Context, dataDir string) (*DB, error) {
 // Close closes the file.
 func (d *DB) Close() error {
 	d.tokens.close()
+	d.pins.close()
 	return d.db.Close()
 }
 
@@ -104,13 +106,15 @@ func (d *DB) CreateToken(ctx context.Context, name string, servers []string, ttl
 // constant time.
 func (d *DB) Verify(ctx context.Context, token string) (Token, error) {
 	h := hashToken(token)
-	t, stored, err := d.tokens.lookup(ctx, d, h)
+	tokens, err := d.tokens.get(ctx, d.db, d.tokensByHash)
 	if err != nil {
 		return Token{}, err
 	}
-	if stored == "" || subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 {
+	row, ok := tokens[h]
+	if !ok || subtle.ConstantTimeCompare([]byte(row.hash), []byte(h)) != 1 {
 		return Token{}, ErrBadToken
 	}
+	t := row.Token
 	if t.ExpiresAt != nil && !d.now().Before(*t.ExpiresAt) {
 		return Token{}, ErrBadToken
 	}

@@ -4,81 +4,67 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 )
 
-// recheck is how often the token cache asks SQLite whether state.db has
-// changed: the longest a revoked token keeps working. Asking on every
-// request cost about 20 µs, a tenth of what Drawbridge adds to a call.
+// recheck is how often a cache asks SQLite whether state.db has changed:
+// the longest a revoked token keeps working, or an accepted tool stays
+// quarantined. Asking on every request cost about 20 µs, a tenth of what
+// Drawbridge adds to a call.
 const recheck = 100 * time.Millisecond
 
-// tokenCache holds the token table in memory, keyed by hash. It watches
-// PRAGMA data_version on a connection of its own: SQLite bumps it whenever
-// any other connection, in this process or another, commits a change.
-type tokenCache struct {
-	checked time.Time
+// cache holds a table (tokens, pins) in memory. It watches PRAGMA
+// data_version on a connection of its own: SQLite bumps it whenever any
+// other connection, in this process or another, commits a change.
+type cache[T any] struct {
 	mu      sync.Mutex
 	conn    *sql.Conn
 	check   *sql.Stmt // PRAGMA data_version, prepared once
 	version int64
+	checked time.Time
 	loaded  bool
-	byHash  map[string]tokenRow
+	value   T
 }
 
-// lookup returns the token with hash h and its stored hash ("" if none),
-// reloading the table first if state.db has changed.
-func (c *tokenCache) lookup(ctx context.Context, d *DB, h string) (Token, string, error) {
+// get returns the table, reloading it with load if state.db changed.
+func (c *cache[T]) get(ctx context.Context, db *sql.DB, load func(context.Context, querier) (T, error)) (T, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var zero T
 	if c.conn == nil {
-		conn, err := d.db.Conn(ctx)
+		conn, err := db.Conn(ctx)
 		if err != nil {
-			return Token{}, "", fmt.Errorf("token cache: %w", err)
+			return zero, fmt.Errorf("state cache: %w", err)
 		}
 		check, err := conn.PrepareContext(ctx, "PRAGMA data_version")
 		if err != nil {
 			conn.Close()
-			return Token{}, "", fmt.Errorf("token cache: %w", err)
+			return zero, fmt.Errorf("state cache: %w", err)
 		}
 		c.conn, c.check = conn, check
 	}
-	if err := c.refresh(ctx, d); err != nil {
-		return Token{}, "", err
-	}
-	r, ok := c.byHash[h]
-	if !ok {
-		return Token{}, "", nil
-	}
-	return r.Token, r.hash, nil
-}
-
-// refresh reloads the table if state.db changed; c.mu is held.
-func (c *tokenCache) refresh(ctx context.Context, d *DB) error {
 	now := time.Now()
 	if c.loaded && now.Sub(c.checked) < recheck {
-		return nil
+		return c.value, nil
 	}
 	var v int64
 	if err := c.check.QueryRowContext(ctx).Scan(&v); err != nil {
-		return fmt.Errorf("token cache: %w", err)
+		return zero, fmt.Errorf("state cache: %w", err)
 	}
 	c.checked = now
 	if !c.loaded || v != c.version {
-		rows, err := d.allTokens(ctx, c.conn)
+		value, err := load(ctx, c.conn)
 		if err != nil {
-			return err
+			return zero, err
 		}
-		c.byHash = make(map[string]tokenRow, len(rows))
-		for _, r := range rows {
-			c.byHash[r.hash] = r
-		}
-		c.version, c.loaded = v, true
+		c.value, c.version, c.loaded = value, v, true
 	}
-	return nil
+	return c.value, nil
 }
 
-func (c *tokenCache) close() {
+func (c *cache[T]) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.conn != nil {
@@ -86,4 +72,26 @@ func (c *tokenCache) close() {
 		c.conn.Close()
 		c.conn, c.check = nil, nil
 	}
+}
+
+// tokensByHash loads the token table keyed by hash.
+func (d *DB) tokensByHash(ctx context.Context, q querier) (map[string]tokenRow, error) {
+	rows, err := d.allTokens(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]tokenRow, len(rows))
+	for _, r := range rows {
+		m[r.hash] = r
+	}
+	return m, nil
+}
+
+func sortPins(p []Pin) {
+	sort.Slice(p, func(i, j int) bool {
+		if p[i].Server != p[j].Server {
+			return p[i].Server < p[j].Server
+		}
+		return p[i].Tool < p[j].Tool
+	})
 }

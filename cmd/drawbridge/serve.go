@@ -72,14 +72,14 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if cfg.Audit.Retention > 0 {
 		go retain(ctx, ledger, cfg.Audit.Retention.D(), log)
 	}
-	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger, Secrets: vault,
+	db, err := state.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger, Secrets: vault, Pins: db,
 		Checks: map[string]func() (bool, string){"policy": engine.Check, "audit": ledger.Check}}
 	if cfg.Auth == "token" {
-		db, err := state.Open(ctx, cfg.DataDir)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
 		opts.Tokens = tokenVerifier{db}
 	}
 	srv, err := proxy.New(opts)

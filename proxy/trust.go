@@ -1,0 +1,216 @@
+package proxy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/drawbridge-mcp/drawbridge/audit"
+	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/state"
+)
+
+// Pins remembers the tool definitions an operator trusts. state.DB
+// implements it.
+type Pins interface {
+	// Observe records what an upstream advertises, pinning a new tool when
+	// autoPin; changed reports a definition that just stopped matching.
+	Observe(ctx context.Context, server, tool, hash, def string, autoPin bool) (v state.Verdict, changed bool, err error)
+	// Verdict says whether a definition may be served, from memory.
+	Verdict(ctx context.Context, server, tool, hash string) (state.Verdict, error)
+}
+
+var _ Pins = (*state.DB)(nil)
+
+// pinnedFields are what a tool's pin covers: everything the model reads
+// and relies on.
+var pinnedFields = []string{"name", "description", "inputSchema", "outputSchema", "annotations", "title"}
+
+// definition returns a tool's canonical definition and its SHA-256.
+func definition(raw json.RawMessage) (hash, def string) {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &m)
+	kept := map[string]json.RawMessage{}
+	for _, f := range pinnedFields {
+		if v, ok := m[f]; ok {
+			kept[f] = v
+		}
+	}
+	b, _ := json.Marshal(kept) // sorted keys, compacted values
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), string(b)
+}
+
+// hintKeys are the annotation hints clients act on.
+var hintKeys = []string{"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"}
+
+// served returns the definition clients get: the upstream's, with its
+// annotation hints replaced by what the config says. Hints are claims by
+// the upstream, and the Responses API trusts readOnlyHint for
+// allowed_tools and require_approval: a tool that writes but says it only
+// reads would skip approval. So the config decides (tools.read_only,
+// tools.destructive), the upstream's own hints survive only under
+// trust_annotations, and everything else is forwarded byte-for-byte.
+func served(raw json.RawMessage, name string, cfg *config.Server) json.RawMessage {
+	readOnly, destructive := matchAny(cfg.Tools.ReadOnly, name), matchAny(cfg.Tools.Destructive, name)
+	var tool map[string]json.RawMessage
+	if json.Unmarshal(raw, &tool) != nil {
+		return raw
+	}
+	var ann map[string]json.RawMessage
+	_ = json.Unmarshal(tool["annotations"], &ann)
+	if ann == nil {
+		ann = map[string]json.RawMessage{}
+	}
+	before := len(ann)
+	if !cfg.TrustAnnotations {
+		for _, k := range hintKeys {
+			delete(ann, k)
+		}
+	}
+	switch {
+	case readOnly:
+		ann["readOnlyHint"], ann["destructiveHint"] = json.RawMessage("true"), json.RawMessage("false")
+	case destructive:
+		ann["readOnlyHint"], ann["destructiveHint"] = json.RawMessage("false"), json.RawMessage("true")
+	}
+	if !readOnly && !destructive && len(ann) == before {
+		return raw // nothing to change: byte-for-byte
+	}
+	if len(ann) == 0 {
+		delete(tool, "annotations")
+	} else {
+		tool["annotations"] = mustJSON(ann)
+	}
+	return mustJSON(tool)
+}
+
+func matchAny(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if globMatch(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// observe records each tool's definition after a catalog fetch, and reports
+// the ones that changed under their pins: logged, and recorded in the
+// ledger.
+func (s *Server) observe(ctx context.Context, u *Upstream, cat *catalog) {
+	if u.cfg.Tools.Pin == "off" || s.pins == nil {
+		return
+	}
+	for i := range cat.tools {
+		t := &cat.tools[i]
+		_, changed, err := s.pins.Observe(ctx, u.cfg.Label, t.Name, t.Hash, t.Def, u.cfg.Tools.Pin == "tofu")
+		if err != nil {
+			s.log.Error("tool pin", "server", u.cfg.Label, "tool", t.Name, "err", err)
+			continue
+		}
+		if changed {
+			msg := fmt.Sprintf("tool definition changed since it was pinned; quarantined until drawbridge tools accept %s %s", u.cfg.Label, t.Name)
+			s.log.Warn("upstream tool changed: quarantined", "server", u.cfg.Label, "tool", t.Name, "hash", t.Hash)
+			s.ledger.Enqueue(&audit.Event{Kind: audit.KindRejected, CallID: s.ids.call(), Server: u.cfg.Label,
+				Method: "tools/changed", Tool: t.Name, Decision: "deny", Reason: "quarantined", Status: audit.StatusDenied, Error: msg})
+		}
+	}
+}
+
+// quarantined says why a tool may not be served ("" when it may).
+func (s *Server) quarantined(ctx context.Context, u *Upstream, t *Tool) string {
+	if u.cfg.Tools.Pin == "off" || s.pins == nil {
+		return ""
+	}
+	v, err := s.pins.Verdict(ctx, u.cfg.Label, t.Name, t.Hash)
+	if err != nil {
+		s.log.Error("tool pin", "server", u.cfg.Label, "tool", t.Name, "err", err)
+		return "its pin could not be checked" // fail closed
+	}
+	switch {
+	case v == state.Changed:
+		return "its definition changed since it was approved"
+	case v == state.New && u.cfg.Tools.Pin == "strict":
+		return "it is new and tools.pin is strict"
+	}
+	return ""
+}
+
+// ansiRE matches terminal escape sequences: CSI (ESC [ … final), OSC
+// (ESC ] … BEL or ESC \), and two-byte escapes.
+var ansiRE = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]`)
+
+// cleanText removes escape sequences and control characters but newline
+// and tab.
+func cleanText(s string) (string, bool) {
+	out := ansiRE.ReplaceAllString(s, "")
+	clean := strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || (r >= 0x20 && r != 0x7f && (r < 0x80 || r > 0x9f)) {
+			return r
+		}
+		return -1
+	}, out)
+	return clean, clean != s
+}
+
+// guardOutput strips control characters from a result's text content and
+// cuts a result over max bytes, saying so. A result it does not change is
+// returned as is, byte for byte.
+func guardOutput(res json.RawMessage, max int) (json.RawMessage, bool) {
+	var r map[string]json.RawMessage
+	if json.Unmarshal(res, &r) != nil {
+		return res, false
+	}
+	var content []map[string]json.RawMessage
+	_ = json.Unmarshal(r["content"], &content)
+	changed := false
+	for _, c := range content {
+		var typ, text string
+		_ = json.Unmarshal(c["type"], &typ)
+		if typ != "text" || json.Unmarshal(c["text"], &text) != nil {
+			continue
+		}
+		if clean, ok := cleanText(text); ok {
+			c["text"] = mustJSON(clean)
+			changed = true
+		}
+	}
+	if changed {
+		r["content"] = mustJSON(content)
+		res = mustJSON(r)
+	}
+	if max > 0 && len(res) > max {
+		return truncated(r, content, len(res), max), true
+	}
+	return res, changed
+}
+
+// truncated keeps the text of a too-large result up to max bytes and says
+// what was cut; other content (images, structured content) is dropped.
+func truncated(r map[string]json.RawMessage, content []map[string]json.RawMessage, size, max int) json.RawMessage {
+	var text strings.Builder
+	for _, c := range content {
+		var t string
+		if json.Unmarshal(c["text"], &t) == nil {
+			text.WriteString(t)
+		}
+	}
+	keep := text.String()
+	if len(keep) > max {
+		keep = keep[:max]
+		for !utf8.ValidString(keep) {
+			keep = keep[:len(keep)-1]
+		}
+	}
+	keep += fmt.Sprintf("\n[truncated by Drawbridge: the result was %d bytes, over this server's max_output_bytes of %d]", size, max)
+	out := map[string]any{"content": []map[string]string{{"type": "text", "text": keep}}}
+	if isErr, ok := r["isError"]; ok {
+		out["isError"] = isErr
+	}
+	return mustJSON(out)
+}

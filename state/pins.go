@@ -1,0 +1,167 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Pin is what state.db knows of one upstream tool.
+type Pin struct {
+	Server, Tool         string
+	PinnedHash, SeenHash string
+	PinnedDef, SeenDef   string
+	FirstSeen            time.Time
+	ChangedAt            *time.Time
+	AcceptedAt           *time.Time
+}
+
+// Verdict says whether a definition may be served.
+type Verdict int
+
+// Verdicts.
+const (
+	Trusted Verdict = iota // matches the pin
+	Changed                // differs from the pin: quarantined
+	New                    // never accepted (strict mode): quarantined
+)
+
+// Observe records the definition an upstream advertises. A tool seen for
+// the first time is pinned at once when autoPin (trust on first use). It
+// returns the verdict for this definition and whether it just changed.
+func (d *DB) Observe(ctx context.Context, server, tool, hash, def string, autoPin bool) (Verdict, bool, error) {
+	now := d.now().UTC().Format(time.RFC3339)
+	var pinned sql.NullString
+	var seen string
+	err := d.db.QueryRowContext(ctx, `SELECT pinned_hash, seen_hash FROM pins WHERE server = ? AND tool = ?`, server, tool).
+		Scan(&pinned, &seen)
+	switch {
+	case err == sql.ErrNoRows:
+		var ph, pd, accepted any // NULL: waits for acceptance
+		if autoPin {
+			ph, pd, accepted = hash, def, now
+		}
+		_, err = d.db.ExecContext(ctx, `INSERT INTO pins (server, tool, pinned_hash, pinned_def, seen_hash, seen_def, first_seen, accepted_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, server, tool, ph, pd, hash, def, now, accepted)
+		if err != nil {
+			return 0, false, fmt.Errorf("pin %s/%s: %w", server, tool, err)
+		}
+		if autoPin {
+			return Trusted, false, nil
+		}
+		return New, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("pin %s/%s: %w", server, tool, err)
+	}
+	if seen != hash {
+		_, err = d.db.ExecContext(ctx, `UPDATE pins SET seen_hash = ?, seen_def = ?,
+			changed_at = CASE WHEN pinned_hash IS NOT NULL AND pinned_hash != ? THEN ? ELSE changed_at END
+			WHERE server = ? AND tool = ?`, hash, def, hash, now, server, tool)
+		if err != nil {
+			return 0, false, fmt.Errorf("pin %s/%s: %w", server, tool, err)
+		}
+	}
+	v := verdict(pinned.String, hash)
+	return v, seen != hash && v == Changed, nil
+}
+
+func verdict(pinned, hash string) Verdict {
+	switch {
+	case pinned == "":
+		return New
+	case pinned != hash:
+		return Changed
+	}
+	return Trusted
+}
+
+// Verdict is Observe's verdict without writing, served from memory.
+func (d *DB) Verdict(ctx context.Context, server, tool, hash string) (Verdict, error) {
+	pins, err := d.pins.get(ctx, d.db, d.loadPins)
+	if err != nil {
+		return Changed, err
+	}
+	p, ok := pins[server+"\x00"+tool]
+	if !ok {
+		return New, nil
+	}
+	return verdict(p.PinnedHash, hash), nil
+}
+
+// Accept trusts what each named tool (all of the server's when none are
+// named) advertises now. It returns how many pins changed.
+func (d *DB) Accept(ctx context.Context, server string, tools []string) (int64, error) {
+	now := d.now().UTC().Format(time.RFC3339)
+	q := `UPDATE pins SET pinned_hash = seen_hash, pinned_def = seen_def, accepted_at = ?, changed_at = NULL
+		WHERE server = ? AND (pinned_hash IS NULL OR pinned_hash != seen_hash)`
+	args := []any{now, server}
+	if len(tools) > 0 {
+		q += ` AND tool IN (?` + repeat(",?", len(tools)-1) + `)`
+		for _, t := range tools {
+			args = append(args, t)
+		}
+	}
+	res, err := d.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("accept %s: %w", server, err)
+	}
+	return res.RowsAffected()
+}
+
+func repeat(s string, n int) string {
+	out := ""
+	for range n {
+		out += s
+	}
+	return out
+}
+
+// Pins lists the pins of one server ("" for all), by server and tool.
+func (d *DB) Pins(ctx context.Context, server string) ([]Pin, error) {
+	all, err := d.loadPins(ctx, d.db)
+	if err != nil {
+		return nil, err
+	}
+	var out []Pin
+	for _, p := range all {
+		if server == "" || p.Server == server {
+			out = append(out, p)
+		}
+	}
+	sortPins(out)
+	return out, nil
+}
+
+func (d *DB) loadPins(ctx context.Context, q querier) (map[string]Pin, error) {
+	rows, err := q.QueryContext(ctx, `SELECT server, tool, pinned_hash, pinned_def, seen_hash, seen_def, first_seen, changed_at, accepted_at FROM pins`)
+	if err != nil {
+		return nil, fmt.Errorf("read pins: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Pin{}
+	for rows.Next() {
+		var p Pin
+		var ph, pd, changed, accepted sql.NullString
+		var first string
+		if err := rows.Scan(&p.Server, &p.Tool, &ph, &pd, &p.SeenHash, &p.SeenDef, &first, &changed, &accepted); err != nil {
+			return nil, fmt.Errorf("read pins: %w", err)
+		}
+		p.PinnedHash, p.PinnedDef = ph.String, pd.String
+		p.FirstSeen, _ = time.Parse(time.RFC3339, first)
+		p.ChangedAt, p.AcceptedAt = parseTime(changed), parseTime(accepted)
+		out[p.Server+"\x00"+p.Tool] = p
+	}
+	return out, rows.Err()
+}
+
+func parseTime(s sql.NullString) *time.Time {
+	if !s.Valid {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, s.String)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
