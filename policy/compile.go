@@ -145,7 +145,7 @@ func newCompiler(caps *ast.Capabilities) *ast.Compiler {
 // compiled is one generation of a policy, ready to evaluate.
 type compiled struct {
 	query  rego.PreparedEvalQuery
-	output rego.PreparedEvalQuery
+	output *rego.PreparedEvalQuery // nil when the policy has no output rule
 	store  storage.Store
 }
 
@@ -167,9 +167,19 @@ func compile(ctx context.Context, b *bundle, caps *ast.Capabilities, query, outp
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", query, err)
 	}
-	o, err := rego.New(rego.Query(output), rego.Compiler(c), rego.Store(store)).PrepareForEval(ctx)
+	cp := &compiled{query: q, store: store}
+	ref, err := ast.ParseRef(output)
 	if err != nil {
-		return nil, fmt.Errorf("prepare %s: %w", output, err)
+		return nil, fmt.Errorf("output query %s: %w", output, err)
 	}
-	return &compiled{query: q, output: o, store: store}, nil
+	// Most policies have no output rule: then results are not evaluated
+	// at all, rather than evaluated to undefined on every call.
+	if len(c.GetRules(ref)) > 0 {
+		o, err := rego.New(rego.Query(output), rego.Compiler(c), rego.Store(store)).PrepareForEval(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("prepare %s: %w", output, err)
+		}
+		cp.output = &o
+	}
+	return cp, nil
 }

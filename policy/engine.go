@@ -189,6 +189,10 @@ func (e *Engine) decide(ctx context.Context, in *Input, extra []rego.EvalOption)
 // malformed answer or an error denies, as Decide does.
 func (e *Engine) DecideOutput(ctx context.Context, in *Input, result json.RawMessage) (Decision, error) {
 	begin := time.Now()
+	output := e.cur.Load().output
+	if output == nil {
+		return Decision{Action: Allow, Reason: "no output rule"}, nil
+	}
 	v, err := in.value(&e.cache)
 	if err != nil {
 		return policyError("build input: " + err.Error())
@@ -201,7 +205,7 @@ func (e *Engine) DecideOutput(ctx context.Context, in *Input, result json.RawMes
 	obj.Insert(ast.InternedTerm("result"), ast.NewTerm(rv))
 	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
-	rs, err := e.cur.Load().output.Eval(ctx, rego.EvalParsedInput(obj))
+	rs, err := output.Eval(ctx, rego.EvalParsedInput(obj))
 	d := Decision{Action: Allow, Reason: "no output rule"}
 	switch {
 	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):

@@ -21,17 +21,23 @@ var _ Decider = (*policy.Engine)(nil)
 // is a deny (the engine makes it one); its detail goes to the log with the
 // request ID.
 func (s *Server) decide(ctx context.Context, u *Upstream, t *Tool, args json.RawMessage) policy.Decision {
-	in := s.policyInput(ctx, u, t, args)
+	d, _ := s.decideInput(ctx, s.policyInput(ctx, u, t, args), u, t)
+	return d
+}
+
+// decideInput is decide for an input built already (a call keeps it for
+// its output rule).
+func (s *Server) decideInput(ctx context.Context, in *policy.Input, u *Upstream, t *Tool) (policy.Decision, *policy.Input) {
 	d, err := s.policy.Decide(ctx, in)
 	if err != nil {
 		s.log.Warn("policy error", "request_id", in.Request.ID, "server", u.cfg.Label, "tool", t.Name, "method", in.Method, "err", err)
 	}
-	return d
+	return d, in
 }
 
 // decideOutput asks the output rule about a call's (scrubbed) result.
 func (s *Server) decideOutput(ctx context.Context, c *call, res json.RawMessage) (policy.Decision, error) {
-	return s.policy.DecideOutput(ctx, s.policyInput(ctx, c.u, c.tool, c.args), res)
+	return s.policy.DecideOutput(ctx, c.input, res)
 }
 
 // policyInput is what a policy sees of a call (args not nil) or of a tool

@@ -108,6 +108,7 @@ type call struct {
 	tool  *Tool
 	args  json.RawMessage
 	meta  *struct{ ProgressToken json.RawMessage }
+	input *policy.Input // what the policy saw, reused by the output rule
 	ev    *audit.Event
 	begin time.Time
 }
@@ -161,7 +162,8 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 	}
 
 	// 4. policy decision
-	d := s.decide(ctx, u, tool, c.args)
+	var d policy.Decision
+	d, c.input = s.decideInput(ctx, s.policyInput(ctx, u, tool, c.args), u, tool)
 	c.ev.Decision, c.ev.Reason, c.ev.PolicyUS = d.Action, s.redact.Text(d.Reason), audit.Micros(d.Took)
 	if refusal := s.enforce(ctx, c, d); refusal != "" {
 		return s.refuse(ctx, c, audit.StatusDenied, d.Action, d.Reason, refusal)

@@ -214,3 +214,17 @@ func truncated(r map[string]json.RawMessage, content []map[string]json.RawMessag
 	}
 	return mustJSON(out)
 }
+
+// ServedAnnotations returns the annotations clients are given for a tool
+// whose definition (as pinned: canonical JSON) is def, and the ones its
+// upstream advertises, for `drawbridge tools`.
+func ServedAnnotations(def, name string, cfg *config.Server) (advertised, servedAnn json.RawMessage) {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal([]byte(def), &m)
+	var s map[string]json.RawMessage
+	_ = json.Unmarshal(served(json.RawMessage(def), name, cfg), &s)
+	return m["annotations"], s["annotations"]
+}
+
+// Filtered says why config filtering hides a tool ("" when it does not).
+func Filtered(cfg *config.Server, name string) string { return filtered(cfg.Tools, name) }

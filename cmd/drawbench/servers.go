@@ -56,7 +56,11 @@ func startDrawbridge(bin, work, upstream string) (*drawbridge, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, "serve", "-c", cfg, "--listen", addr)
+	args := []string{"serve", "-c", cfg, "--listen", addr}
+	if p := os.Getenv("DRAWBENCH_CPUPROFILE"); p != "" {
+		args = append(args, "--cpuprofile", p)
+	}
+	cmd := exec.Command(bin, args...)
 	logf, err := os.Create(filepath.Join(work, "drawbridge.log"))
 	if err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ var commands = map[string]command{
 	"check":   {"validate a config file without serving", runCheck},
 	"token":   {"manage client tokens: create NAME, list, revoke NAME", runToken},
 	"audit":   {"query the ledger: tail, show, verify, export, prune, stats", runAudit},
+	"tools":   {"tool trust: list with status, diff SERVER TOOL, accept SERVER [TOOL...]", runTools},
 	"secret":  {"manage encrypted upstream credentials: set NAME, list, rm NAME, rotate-key", runSecret},
 	"policy":  {"test the policy, or evaluate a hypothetical call: test [DIR], eval --server S --tool T", runPolicy},
 	"version": {"print the version", runVersion},

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -23,6 +25,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	f := newFlags("serve", e)
 	logFormat := f.String("log-format", "text", "log `format`: text or json")
 	listen := f.String("listen", "", "listen on this `address` instead of the config's listen")
+	cpuProfile := f.String("cpuprofile", "", "write a CPU profile to this `file` until shutdown")
 	if _, err := f.parse(args); err != nil {
 		return err
 	}
@@ -35,6 +38,13 @@ func runServe(ctx context.Context, e env, args []string) error {
 		if err := cfg.Validate(); err != nil {
 			return fmt.Errorf("--listen: %w", err)
 		}
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	var h slog.Handler = slog.NewTextHandler(e.stderr, nil)
 	if *logFormat == "json" {
@@ -153,4 +163,17 @@ func (v tokenVerifier) Verify(ctx context.Context, token string) (proxy.Identity
 		return proxy.Identity{}, err
 	}
 	return proxy.Identity{Name: t.Name, Servers: t.Servers}, nil
+}
+
+// startCPUProfile profiles the process until the returned stop runs.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/drawbridge-mcp/drawbridge/proxy"
+	"github.com/drawbridge-mcp/drawbridge/state"
+)
+
+const toolsUsage = "tools [SERVER] | tools diff SERVER TOOL | tools accept SERVER [TOOL...]"
+
+// runTools shows and settles tool trust: what each upstream advertised when
+// the proxy last listed it, whether it is served, and what changed.
+func runTools(ctx context.Context, e env, args []string) error {
+	f := newFlags("tools", e)
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.load()
+	if err != nil {
+		return err
+	}
+	db, err := state.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch {
+	case len(pos) <= 1:
+		server := ""
+		if len(pos) == 1 {
+			server = pos[0]
+			if _, ok := cfg.Servers[server]; !ok {
+				return fmt.Errorf("unknown server %q; known: %s", server, strings.Join(cfg.Labels(), ", "))
+			}
+		}
+		pins, err := db.Pins(ctx, server)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SERVER\tTOOL\tSTATUS\tPINNED\tADVERTISED HINTS\tSERVED HINTS")
+		for _, p := range pins {
+			sc, ok := cfg.Servers[p.Server]
+			if !ok {
+				continue
+			}
+			status := "visible"
+			switch {
+			case proxy.Filtered(sc, p.Tool) != "":
+				status = "filtered (" + proxy.Filtered(sc, p.Tool) + ")"
+			case sc.Tools.Pin == "off":
+			case p.PinnedHash == "":
+				status = "quarantined (new; accept to serve)"
+			case p.PinnedHash != p.SeenHash:
+				status = "quarantined (changed; see tools diff)"
+			}
+			adv, served := proxy.ServedAnnotations(p.SeenDef, p.Tool, sc)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Server, p.Tool, status, short(p.PinnedHash), orNone(adv), orNone(served))
+		}
+		return tw.Flush()
+	case pos[0] == "diff" && len(pos) == 3:
+		pins, err := db.Pins(ctx, pos[1])
+		if err != nil {
+			return err
+		}
+		for _, p := range pins {
+			if p.Tool == pos[2] {
+				if p.PinnedHash == p.SeenHash {
+					fmt.Fprintf(e.stdout, "%s/%s: unchanged since it was pinned (%s)\n", p.Server, p.Tool, short(p.PinnedHash))
+					return nil
+				}
+				fmt.Fprintf(e.stdout, "--- %s/%s as pinned (%s)\n+++ %s/%s as advertised now (%s)\n", p.Server, p.Tool,
+					short(p.PinnedHash), p.Server, p.Tool, short(p.SeenHash))
+				fmt.Fprint(e.stdout, lineDiff(pretty(p.PinnedDef), pretty(p.SeenDef)))
+				return nil
+			}
+		}
+		return fmt.Errorf("no tool %q seen on server %q", pos[2], pos[1])
+	case pos[0] == "accept" && len(pos) >= 2:
+		n, err := db.Accept(ctx, pos[1], pos[2:])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "accepted %d tool definition(s) on %s; a running proxy serves them within a second\n", n, pos[1])
+		return nil
+	}
+	return fmt.Errorf("%w: %s", errUsage, toolsUsage)
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	if h == "" {
+		return "-"
+	}
+	return h
+}
+
+func orNone(b json.RawMessage) string {
+	if len(b) == 0 {
+		return "-"
+	}
+	return string(b)
+}
+
+// pretty indents a JSON definition, one key a line, so a diff reads well.
+func pretty(def string) []string {
+	if def == "" {
+		return nil
+	}
+	var b bytes.Buffer
+	if json.Indent(&b, []byte(def), "", "  ") != nil {
+		return []string{def}
+	}
+	return strings.Split(b.String(), "\n")
+}
+
+// lineDiff is a unified-style diff of two line lists (longest common
+// subsequence; definitions are short).
+func lineDiff(a, b []string) string {
+	lcs := make([][]int, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out strings.Builder
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case i < len(a) && j < len(b) && a[i] == b[j]:
+			out.WriteString("  " + a[i] + "\n")
+			i, j = i+1, j+1
+		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
+			out.WriteString("+ " + b[j] + "\n")
+			j++
+		default:
+			out.WriteString("- " + a[i] + "\n")
+			i++
+		}
+	}
+	return out.String()
+}
