@@ -163,7 +163,6 @@ func sign(r *http.Request, h *config.HMACAuth, lookup config.Lookup) error {
 // far smaller (the downstream body cap).
 const maxSignedBody = 64 << 20
 
-
 // callerOf is the client a request to an upstream is made for, "" for
 // Drawbridge's own requests.
 func callerOf(ctx context.Context) string {
