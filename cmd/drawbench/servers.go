@@ -61,7 +61,11 @@ func startDrawbridge(bin, work, upstream string) (*drawbridge, error) {
 		args = append(args, "--cpuprofile", p)
 	}
 	cmd := exec.Command(bin, args...)
-	logf, err := os.Create(filepath.Join(work, "drawbridge.log"))
+	logPath := filepath.Join(work, "drawbridge.log")
+	if p := os.Getenv("DRAWBENCH_LOG"); p != "" {
+		logPath = p
+	}
+	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
