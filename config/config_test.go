@@ -1,0 +1,115 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/drawbridge-mcp/drawbridge/config"
+)
+
+func load(t *testing.T, yaml string) (*config.Config, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "drawbridge.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return config.Load(path)
+}
+
+// TestUnknownKeys: every unknown key is reported with its path, at any depth.
+func TestUnknownKeys(t *testing.T) {
+	_, err := load(t, "lisen: x\nservers:\n  a:\n    url: http://h\n    tools: {alow: [x]}\n    auth: {basic: {user: u}}\npolicy: {mod: shadow}\n")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"lisen: unknown key", "servers.a.tools.alow: unknown key", "servers.a.auth.basic.user: unknown key", "policy.mod: unknown key"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestDefaultsAndPaths: defaults are applied and relative paths resolve
+// against the config file's folder.
+func TestDefaultsAndPaths(t *testing.T) {
+	cfg, err := load(t, "data_dir: state\nservers:\n  kid:\n    command: ./bin/server\n  up:\n    url: https://example.com/mcp\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(cfg.Path)
+	checks := []struct{ name, got, want string }{
+		{"listen", cfg.Listen, "127.0.0.1:8750"},
+		{"data_dir", cfg.DataDir, filepath.Join(dir, "state")},
+		{"audit.path", cfg.Audit.Path, filepath.Join(dir, "state", "audit.db")},
+		{"command", cfg.Servers["kid"].Command, filepath.Join(dir, "bin", "server")},
+		{"cwd", cfg.Servers["kid"].Cwd, dir},
+		{"transport", cfg.Servers["up"].Transport, "auto"},
+		{"pin", cfg.Servers["up"].Tools.Pin, "tofu"},
+		{"auth", cfg.Auth, "token"},
+		{"policy.mode", cfg.Policy.Mode, "enforce"},
+		{"audit.on_error", cfg.Audit.OnError, "deny"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if cfg.Servers["up"].Timeout.D().Seconds() != 30 || cfg.Policy.Timeout.D().Milliseconds() != 100 {
+		t.Errorf("timeouts = %v, %v", cfg.Servers["up"].Timeout.D(), cfg.Policy.Timeout.D())
+	}
+}
+
+// TestSecretRefs: ${secret:…} references are listed with their key paths
+// and left for the vault; env references are read at load.
+func TestSecretRefs(t *testing.T) {
+	t.Setenv("ACCOUNT", "acct-1")
+	cfg, err := load(t, `servers:
+  a:
+    url: https://example.com
+    headers: {Authorization: "Bearer ${secret:TOKEN}", X-Account: "${env:ACCOUNT}"}
+    auth:
+      hmac: {header: X-Sig, key: "${secret:SIGNING}"}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range cfg.SecretRefs() {
+		got = append(got, r.Path+"="+r.Name)
+	}
+	want := "servers.a.headers.Authorization=TOKEN,servers.a.auth.hmac.key=SIGNING"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("SecretRefs = %v, want %s", got, want)
+	}
+	if v := cfg.Servers["a"].HeadersT["X-Account"].Resolved(); len(v) != 1 || v[0].Reveal() != "acct-1" {
+		t.Fatalf("env reference = %v", v)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]float64{"30d": 720, "12h": 12, "90m": 1.5} {
+		d, err := config.ParseDuration(in)
+		if err != nil || d.Hours() != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %vh", in, d, err, want)
+		}
+	}
+	for _, bad := range []string{"", "soon", "-d", "3x"} {
+		if _, err := config.ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzParse: no input makes the parser panic.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("servers:\n  a:\n    url: http://h\n"))
+	f.Add([]byte("listen: [\n"))
+	f.Add([]byte("servers: {a: {tools: {allow: [1, {x: y}]}}}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if c, err := config.Parse(data); err == nil && c == nil {
+			t.Fatal("nil config without an error")
+		}
+	})
+}
