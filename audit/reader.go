@@ -158,6 +158,12 @@ func (r *Reader) Call(ctx context.Context, id string) (Call, []Event, error) {
 	return calls[0], evs, err
 }
 
+// ApprovalEvents returns every event that names an approval: its creation,
+// settlement, expiry, grants used, and the calls it covered.
+func (r *Reader) ApprovalEvents(ctx context.Context, id string) ([]Event, error) {
+	return r.events(ctx, "WHERE approval_id = ? ORDER BY seq", id)
+}
+
 // events scans events rows selected by a WHERE/ORDER clause.
 func (r *Reader) events(ctx context.Context, clause string, args ...any) ([]Event, error) {
 	var out []Event

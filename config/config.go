@@ -36,6 +36,11 @@ type Config struct {
 	// ShutdownGrace is how long in-flight calls may finish after SIGINT or
 	// SIGTERM. Default 10s.
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
+	// Admin is the loopback-only listener of the admin API (approvals),
+	// which the CLI talks to.
+	Admin Admin `yaml:"admin"`
+	// Approval configures calls a policy holds for a person.
+	Approval Approval `yaml:"approval"`
 	// Audit is the ledger every call is written to.
 	Audit Audit `yaml:"audit"`
 	// Policy is the Rego policy that decides every call.
@@ -194,6 +199,27 @@ type ToolFilter struct {
 	// pinned when first seen, and quarantined if its definition changes),
 	// strict (new tools are quarantined too, until accepted) or off.
 	Pin string `yaml:"pin"`
+}
+
+// Admin configures the admin listener.
+type Admin struct {
+	// Listen must be a loopback address. Default 127.0.0.1:8751. Requests
+	// carry the admin token kept in data_dir/admin.token (0600).
+	Listen string `yaml:"listen"`
+}
+
+// Approval configures approvals.
+type Approval struct {
+	// Timeout is how long a held call waits for a person; keep it below the
+	// client's own timeout. Default 120s. Unanswered, the call gets a tool
+	// error naming the approval, which stays pending.
+	Timeout Duration `yaml:"timeout"`
+	// GrantTTL is how long an approval covers the same call (same client,
+	// tool, arguments), and how long a pending approval waits. Default 10m.
+	GrantTTL Duration `yaml:"grant_ttl"`
+	// WebhookURL gets a JSON POST (Slack incoming-webhook shape) for every
+	// new approval.
+	WebhookURL string `yaml:"webhook_url"`
 }
 
 // Audit configures the ledger.

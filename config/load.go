@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -137,6 +138,15 @@ func (c *Config) setDefaults() {
 		c.Policy.Timeout = Duration(DefaultPolicyTime)
 	}
 	c.Policy.Dir = c.Resolve(c.Policy.Dir)
+	if c.Admin.Listen == "" {
+		c.Admin.Listen = "127.0.0.1:8751"
+	}
+	if c.Approval.Timeout == 0 {
+		c.Approval.Timeout = Duration(120 * time.Second)
+	}
+	if c.Approval.GrantTTL == 0 {
+		c.Approval.GrantTTL = Duration(10 * time.Minute)
+	}
 	if c.Audit.Path == "" {
 		c.Audit.Path = filepath.Join(c.DataDir, "audit.db")
 	}

@@ -43,6 +43,12 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("allowed_origins[%d]", i), "%q is not an origin like https://example.com", o)
 		}
 	}
+	if !IsLoopback(c.Admin.Listen) {
+		bad("admin.listen", "must be a loopback address (it approves calls), not %q", c.Admin.Listen)
+	}
+	if u, err := url.Parse(c.Approval.WebhookURL); c.Approval.WebhookURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http")) {
+		bad("approval.webhook_url", "must be an http or https URL")
+	}
 	if c.Audit.Sync != "normal" && c.Audit.Sync != "full" {
 		bad("audit.sync", "must be normal or full, not %q", c.Audit.Sync)
 	}

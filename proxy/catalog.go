@@ -160,9 +160,10 @@ func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 	return nil, fmt.Errorf("tools/list from %s: more than %d pages", u.cfg.Label, maxToolPages)
 }
 
-// FetchTool connects to an upstream once and returns one tool's definition,
-// for `drawbridge policy eval`.
-func FetchTool(ctx context.Context, cfg *config.Server, name string, log *slog.Logger, vault Vault) (policy.Tool, error) {
+// FetchTools connects to an upstream once and returns its tools'
+// definitions as the policy sees them, with the config's filtering applied,
+// for the CLI (policy eval, responses-config).
+func FetchTools(ctx context.Context, cfg *config.Server, log *slog.Logger, vault Vault) ([]policy.Tool, error) {
 	if vault == nil {
 		vault = noVault{}
 	}
@@ -170,11 +171,27 @@ func FetchTool(ctx context.Context, cfg *config.Server, name string, log *slog.L
 	defer u.Close()
 	cat, err := u.Tools(ctx)
 	if err != nil {
+		return nil, err
+	}
+	var out []policy.Tool
+	for _, t := range cat.tools {
+		if filtered(cfg.Tools, t.Name) == "" {
+			out = append(out, policy.Tool{Name: t.Name, Description: t.Description, Annotations: t.Annotations, InputSchema: t.InputSchema})
+		}
+	}
+	return out, nil
+}
+
+// FetchTool is FetchTools for one tool.
+func FetchTool(ctx context.Context, cfg *config.Server, name string, log *slog.Logger, vault Vault) (policy.Tool, error) {
+	tools, err := FetchTools(ctx, cfg, log, vault)
+	if err != nil {
 		return policy.Tool{}, err
 	}
-	t, ok := cat.lookup(name)
-	if !ok {
-		return policy.Tool{}, fmt.Errorf("server %q has no tool %q", cfg.Label, name)
+	for _, t := range tools {
+		if t.Name == name {
+			return t, nil
+		}
 	}
-	return policy.Tool{Name: t.Name, Description: t.Description, Annotations: t.Annotations, InputSchema: t.InputSchema}, nil
+	return policy.Tool{}, fmt.Errorf("server %q has no tool %q (or config filtering hides it)", cfg.Label, name)
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drawbridge-mcp/drawbridge/approval"
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/policy"
@@ -70,6 +71,7 @@ type harness struct {
 	Token  string // a client token for every server, "tester"
 	Srv    *proxy.Server
 	Engine *policy.Engine
+	Broker *approval.Broker
 	Audit  *audit.Log
 	State  *state.DB
 	Logs   *syncBuffer
@@ -145,8 +147,14 @@ func startWith(t testing.TB, yaml string, opts harnessOpts) *harness {
 	if ledger == nil {
 		ledger = h.Audit
 	}
+	h.Broker = approval.New(approval.Options{DB: h.State, Timeout: cfg.Approval.Timeout.D(), GrantTTL: cfg.Approval.GrantTTL.D(),
+		Webhook: cfg.Approval.WebhookURL, Logger: log, OnEvent: func(event string, a state.Approval) {
+			ledger.Enqueue(&audit.Event{Kind: audit.KindApproval, Method: "approval/" + event, ApprovalID: a.ID,
+				Client: a.Client, Server: a.Server, Tool: a.Tool, ApprovedBy: a.DecidedBy, Error: a.Note})
+		}})
+	h.Broker.Start(ctx)
 	h.Srv, err = proxy.New(proxy.Options{Config: cfg, Logger: log, Tokens: stateTokens{h.State}, Policy: h.Engine,
-		Ledger: ledger, Secrets: opts.vault, Pins: h.State, Checks: map[string]func() (bool, string){"policy": h.Engine.Check, "audit": h.Audit.Check}})
+		Ledger: ledger, Secrets: opts.vault, Pins: h.State, Approvals: h.Broker, Checks: map[string]func() (bool, string){"policy": h.Engine.Check, "audit": h.Audit.Check}})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}

@@ -43,6 +43,9 @@ import (
 //     API-side require_approval is set by whoever writes the request and is
 //     only advice. deny and approve (until approvals exist) refuse; in
 //     shadow mode the decision is recorded and the call proceeds.
+//  4b. approval hold            approve: the call waits for a person (or
+//     passes on a grant for exactly this call); denied and unanswered calls
+//     get a tool error that says what to do.
 //  5. audit "decided"            committed to disk before anything leaves:
 //     if the ledger cannot be written the call is refused (fail closed)
 //     unless audit.on_error is allow. Refusals are recorded here too.
@@ -57,8 +60,7 @@ import (
 //  9. output rule                data.drawbridge.output may withhold a result
 //     (prompt injection, data that must not reach the model).
 // 10. audit "completed"          the outcome, redacted and cut to size.
-//
-// The approval hold slots in after the policy decision.
+
 
 // listTools answers tools/list for one upstream.
 func (s *Server) listTools(ctx context.Context, u *Upstream) (json.RawMessage, error) {
@@ -165,7 +167,12 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 	var d policy.Decision
 	d, c.input = s.decideInput(ctx, s.policyInput(ctx, u, tool, c.args), u, tool)
 	c.ev.Decision, c.ev.Reason, c.ev.PolicyUS = d.Action, s.redact.Text(d.Reason), audit.Micros(d.Took)
-	if refusal := s.enforce(ctx, c, d); refusal != "" {
+	if d.Action == policy.Approve && !s.shadow() && s.approvals != nil {
+		// 4b. approval hold
+		if refusal, status := s.awaitApproval(ctx, c, d); refusal != "" {
+			return s.refuse(ctx, c, status, d.Action, d.Reason, refusal)
+		}
+	} else if refusal := s.enforce(ctx, c, d); refusal != "" {
 		return s.refuse(ctx, c, audit.StatusDenied, d.Action, d.Reason, refusal)
 	}
 

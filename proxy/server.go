@@ -53,6 +53,8 @@ type Options struct {
 	Secrets Vault
 	// Pins remembers trusted tool definitions; nil turns pinning off.
 	Pins Pins
+	// Approvals holds calls the policy sends to a person; nil refuses them.
+	Approvals Approvals
 	// Checks add named readiness reports to /readyz (the policy engine's
 	// last reload, say). They inform; they do not make Drawbridge unready.
 	Checks map[string]func() (ok bool, detail string)
@@ -67,6 +69,7 @@ type Server struct {
 	ledger    Ledger
 	vault     Vault
 	pins      Pins
+	approvals Approvals
 	redact    *audit.Redactor
 	checks    map[string]func() (bool, string)
 	upstreams map[string]*Upstream
@@ -108,6 +111,7 @@ func New(opts Options) (*Server, error) {
 		scrub:     &scrubber{},
 		vault:     opts.Secrets,
 		pins:      opts.Pins,
+		approvals: opts.Approvals,
 		hosts:     newHostPolicy(cfg),
 		ids:       newRequestIDs(),
 	}

@@ -56,7 +56,13 @@ func startDrawbridge(bin, work, upstream string) (*drawbridge, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	args := []string{"serve", "-c", cfg, "--listen", addr}
+	admin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	adminAddr := admin.Addr().String()
+	admin.Close()
+	args := []string{"serve", "-c", cfg, "--listen", addr, "--admin-listen", adminAddr}
 	if p := os.Getenv("DRAWBENCH_CPUPROFILE"); p != "" {
 		args = append(args, "--cpuprofile", p)
 	}

@@ -19,7 +19,7 @@ import (
 
 func auditConfig(t *testing.T) string {
 	t.Helper()
-	return writeConfig(t, fmt.Sprintf("auth: none\nservers:\n  kid:\n    command: %s\n    tools: {read_only: [echo]}\n",
+	return writeConfig(t, fmt.Sprintf("auth: none\napproval: {timeout: 100ms}\nservers:\n  kid:\n    command: %s\n    tools: {read_only: [echo]}\n",
 		filepath.Join(binDir, "testupstream")))
 }
 
@@ -33,7 +33,7 @@ func TestAuditCommands(t *testing.T) {
 	toolNames(t, c)
 	callText(t, c, "echo", map[string]any{"text": "one"})
 	callText(t, c, "echo", map[string]any{"text": "two"})
-	if got, isErr := callText(t, c, "add", map[string]any{"a": 1, "b": 2}); !isErr || !strings.Contains(got, "approval required") {
+	if got, isErr := callText(t, c, "add", map[string]any{"a": 1, "b": 2}); !isErr || !strings.Contains(got, "is pending; ask the operator") {
 		t.Fatalf("add = %q", got)
 	}
 	time.Sleep(200 * time.Millisecond) // completions are written just after the answers

@@ -24,14 +24,16 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve":   {"run the proxy", runServe},
-	"check":   {"validate a config file without serving", runCheck},
-	"token":   {"manage client tokens: create NAME, list, revoke NAME", runToken},
-	"audit":   {"query the ledger: tail, show, verify, export, prune, stats", runAudit},
-	"tools":   {"tool trust: list with status, diff SERVER TOOL, accept SERVER [TOOL...]", runTools},
-	"secret":  {"manage encrypted upstream credentials: set NAME, list, rm NAME, rotate-key", runSecret},
-	"policy":  {"test the policy, or evaluate a hypothetical call: test [DIR], eval --server S --tool T", runPolicy},
-	"version": {"print the version", runVersion},
+	"serve":            {"run the proxy", runServe},
+	"check":            {"validate a config file without serving", runCheck},
+	"token":            {"manage client tokens: create NAME, list, revoke NAME", runToken},
+	"audit":            {"query the ledger: tail, show, verify, export, prune, stats", runAudit},
+	"responses-config": {"print the Responses API tools array for every server, agreeing with the policy", runResponsesConfig},
+	"approvals":        {"held calls: list, approve ID [--remember DUR], deny ID [--reason TEXT]", runApprovals},
+	"tools":            {"tool trust: list with status, diff SERVER TOOL, accept SERVER [TOOL...]", runTools},
+	"secret":           {"manage encrypted upstream credentials: set NAME, list, rm NAME, rotate-key", runSecret},
+	"policy":           {"test the policy, or evaluate a hypothetical call: test [DIR], eval --server S --tool T", runPolicy},
+	"version":          {"print the version", runVersion},
 }
 
 // errUsage marks an error whose message is the whole story (exit 2).

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestQuickstart runs the README's first command — drawbridge serve on
@@ -24,10 +25,29 @@ func TestQuickstart(t *testing.T) {
 	if !isErr || !strings.Contains(got, "tools.deny") {
 		t.Fatalf("delete_all_files = %q (error %v), want refused by tools.deny", got, isErr)
 	}
-	// The shipped policy: not read-only, so it needs approval.
-	got, isErr = callText(t, c, "current_time", nil)
-	if !isErr || !strings.HasPrefix(got, "Denied by policy: approval required") {
-		t.Fatalf("current_time = %q (error %v), want held for approval by the default policy", got, isErr)
+	// The shipped policy: not read-only, so it waits for a person, who
+	// approves it with the CLI.
+	result := make(chan string, 1)
+	go func() {
+		got, _ := callText(t, c, "current_time", nil)
+		result <- got
+	}()
+	cfg := "../../examples/quickstart/drawbridge.yaml"
+	var id string
+	for deadline := time.Now().Add(10 * time.Second); id == ""; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no pending approval appeared")
+		}
+		_, out, _ := cli(t, "", "approvals", "-c", cfg, "--admin", d.admin)
+		if i := strings.Index(out, "apr_"); i >= 0 {
+			id = strings.Fields(out[i:])[0]
+		}
+	}
+	if code, _, errOut := cli(t, "", "approvals", "approve", id, "-c", cfg, "--admin", d.admin); code != 0 {
+		t.Fatalf("approvals approve = %d %q", code, errOut)
+	}
+	if got := <-result; !strings.HasPrefix(got, "20") {
+		t.Fatalf("current_time after approval = %q, want the time", got)
 	}
 }
 

@@ -74,10 +74,11 @@ func freeAddr(t *testing.T) string {
 
 // daemon is a drawbridge serve process.
 type daemon struct {
-	cmd  *exec.Cmd
-	addr string
-	logs *bytes.Buffer
-	done chan error
+	cmd   *exec.Cmd
+	addr  string
+	admin string // the admin listener, when serve chose it
+	logs  *bytes.Buffer
+	done  chan error
 }
 
 // serve starts the real binary and waits until it answers /healthz.
@@ -85,8 +86,13 @@ func serve(t *testing.T, cfgPath string, extra ...string) *daemon {
 	t.Helper()
 	addr := freeAddr(t)
 	args := append([]string{"serve", "-c", cfgPath, "--listen", addr}, extra...)
+	admin := ""
+	if b, _ := os.ReadFile(cfgPath); !strings.Contains(string(b), "admin:") {
+		admin = freeAddr(t)
+		args = append(args, "--admin-listen", admin)
+	}
 	cmd := exec.Command(filepath.Join(binDir, "drawbridge"), args...)
-	d := &daemon{cmd: cmd, addr: addr, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	d := &daemon{cmd: cmd, addr: addr, admin: admin, logs: &bytes.Buffer{}, done: make(chan error, 1)}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	go func() {

@@ -25,6 +25,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	f := newFlags("serve", e)
 	logFormat := f.String("log-format", "text", "log `format`: text or json")
 	listen := f.String("listen", "", "listen on this `address` instead of the config's listen")
+	adminListen := f.String("admin-listen", "", "serve the admin API on this loopback `address` instead of the config's admin.listen")
 	cpuProfile := f.String("cpuprofile", "", "write a CPU profile to this `file` until shutdown")
 	if _, err := f.parse(args); err != nil {
 		return err
@@ -33,10 +34,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
+	if *listen != "" || *adminListen != "" {
+		if *listen != "" {
+			cfg.Listen = *listen
+		}
+		if *adminListen != "" {
+			cfg.Admin.Listen = *adminListen
+		}
 		if err := cfg.Validate(); err != nil {
-			return fmt.Errorf("--listen: %w", err)
+			return fmt.Errorf("--listen, --admin-listen: %w", err)
 		}
 	}
 	if *cpuProfile != "" {
@@ -87,7 +93,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger, Secrets: vault, Pins: db,
+	broker, stopAdmin, err := startApprovals(ctx, cfg, db, ledger, log)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
+	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger, Secrets: vault, Pins: db, Approvals: broker,
 		Checks: map[string]func() (bool, string){"policy": engine.Check, "audit": ledger.Check}}
 	if cfg.Auth == "token" {
 		opts.Tokens = tokenVerifier{db}

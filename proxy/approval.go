@@ -1,0 +1,51 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/drawbridge-mcp/drawbridge/approval"
+	"github.com/drawbridge-mcp/drawbridge/audit"
+	"github.com/drawbridge-mcp/drawbridge/policy"
+	"github.com/drawbridge-mcp/drawbridge/state"
+)
+
+// Approvals holds calls for a person. approval.Broker implements it.
+type Approvals interface {
+	Granted(ctx context.Context, client, server, tool, argsHash string) (state.Approval, bool)
+	Hold(ctx context.Context, a state.Approval) (approval.Outcome, error)
+}
+
+var _ Approvals = (*approval.Broker)(nil)
+
+// awaitApproval settles a call the policy sent to a person: a grant for
+// exactly this call lets it through; otherwise it waits for an approval.
+// It returns the refusal and its status, or "" to proceed.
+func (s *Server) awaitApproval(ctx context.Context, c *call, d policy.Decision) (refusal, status string) {
+	client, hash := RequestFrom(ctx).Client.Name, approval.ArgsHash(c.args)
+	if g, ok := s.approvals.Granted(ctx, client, c.u.cfg.Label, c.tool.Name, hash); ok {
+		c.ev.ApprovalID, c.ev.ApprovedBy = g.ID, g.DecidedBy
+		return "", ""
+	}
+	out, err := s.approvals.Hold(ctx, state.Approval{Client: client, Server: c.u.cfg.Label, Tool: c.tool.Name,
+		Arguments: string(c.ev.Arguments), ArgsHash: hash, Reason: s.redact.Text(d.Reason)})
+	if err != nil {
+		s.log.Error("approval could not be stored; call refused", "request_id", c.ev.RequestID, "err", err)
+		return "Denied: this call needs approval, and the approval could not be recorded.", audit.StatusDenied
+	}
+	c.ev.ApprovalID = out.Approval.ID
+	switch out.Status {
+	case state.Approved:
+		c.ev.ApprovedBy = out.Approval.DecidedBy
+		return "", ""
+	case state.Denied:
+		note := out.Approval.Note
+		if note == "" {
+			note = "no reason given"
+		}
+		c.ev.ApprovedBy = out.Approval.DecidedBy
+		return "Denied by operator: " + note, audit.StatusDenied
+	}
+	return fmt.Sprintf("Approval %s is pending; ask the operator to approve it, then retry the same call.", out.Approval.ID),
+		audit.StatusApprovalTimeout
+}

@@ -1,0 +1,235 @@
+package proxy_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/approval"
+	"github.com/drawbridge-mcp/drawbridge/audit"
+	"github.com/drawbridge-mcp/drawbridge/internal/mcptest"
+	"github.com/drawbridge-mcp/drawbridge/state"
+)
+
+// approvalHarness serves mcptest's tools with the shipped policy (echo
+// read-only, the rest held) and the admin API on a loopback test server.
+func approvalHarness(t *testing.T, extra string) (*harness, *httptest.Server) {
+	t.Helper()
+	up := mcptest.Streamable(mcptest.NewServer("up"))
+	t.Cleanup(up.Close)
+	h := start(t, fmt.Sprintf("policy: {mode: enforce}\n%sservers:\n  up:\n    url: %s/mcp\n    tools: {read_only: [echo]}\n", extra, up.URL))
+	admin := httptest.NewServer(approval.Handler(h.Broker, "admin-secret"))
+	t.Cleanup(admin.Close)
+	return h, admin
+}
+
+func adminCall(t *testing.T, admin *httptest.Server, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, admin.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer admin-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// pendingID waits for a pending approval of tool and returns its id.
+func pendingID(t *testing.T, admin *httptest.Server, tool string) string {
+	t.Helper()
+	var id string
+	eventually(t, "a pending approval of "+tool, func() bool {
+		_, body := adminCall(t, admin, "GET", "/api/approvals", "")
+		var list []state.Approval
+		json.Unmarshal([]byte(body), &list)
+		for _, a := range list {
+			if a.Tool == tool {
+				id = a.ID
+				return true
+			}
+		}
+		return false
+	})
+	return id
+}
+
+// callAsync runs a call in the background.
+func callAsync(h *harness, tool string, args map[string]any) chan toolResult {
+	ch := make(chan toolResult, 1)
+	go func() { ch <- h.call("up", tool, args) }()
+	return ch
+}
+
+// TestApprovalHeld: the call waits; approving through the admin API lets it
+// through with its result; denying gives the model the operator's reason.
+func TestApprovalHeld(t *testing.T) {
+	h, admin := approvalHarness(t, "")
+	if code, _ := adminCall(t, admin, "GET", "/api/approvals", ""); code != 200 {
+		t.Fatalf("admin API = %d", code)
+	}
+	req, _ := http.NewRequest("GET", admin.URL+"/api/approvals", nil)
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 401 {
+		t.Fatalf("admin API without the token = %d, want 401", resp.StatusCode)
+	}
+
+	res := callAsync(h, "add", map[string]any{"a": 20, "b": 22})
+	id := pendingID(t, admin, "add")
+	if code, body := adminCall(t, admin, "POST", "/api/approvals/"+id+"/approve", `{"by": "alice"}`); code != 200 {
+		t.Fatalf("approve = %d %s", code, body)
+	}
+	if got := <-res; got.IsError || got.text() != "42" {
+		t.Fatalf("approved call = %+v", got)
+	}
+
+	res = callAsync(h, "add", map[string]any{"a": 1, "b": 1})
+	id = pendingID(t, admin, "add")
+	adminCall(t, admin, "POST", "/api/approvals/"+id+"/deny", `{"reason": "not today", "by": "bob"}`)
+	if got := <-res; !got.IsError || got.text() != "Denied by operator: not today" {
+		t.Fatalf("denied call = %+v", got)
+	}
+	if code, _ := adminCall(t, admin, "POST", "/api/approvals/"+id+"/approve", ""); code != 404 {
+		t.Fatalf("approving a settled approval = %d, want 404", code)
+	}
+
+	calls := ledgerCalls(t, h, 2)
+	var approved, denied bool
+	for _, c := range calls {
+		approved = approved || (c.Tool == "add" && c.Status == audit.StatusOK && c.ApprovedBy == "alice" && strings.HasPrefix(c.ApprovalID, "apr_"))
+		denied = denied || (c.Tool == "add" && c.Status == audit.StatusDenied && c.ApprovalID == id)
+	}
+	if !approved || !denied {
+		t.Fatalf("ledger: approved %v denied %v; calls %+v", approved, denied, calls)
+	}
+}
+
+// TestApprovalTimeoutThenGrant: nobody answers in time, so the model is told
+// to retry; an approval given late becomes a grant for exactly that call.
+func TestApprovalTimeoutThenGrant(t *testing.T) {
+	h, admin := approvalHarness(t, "approval: {timeout: 200ms, grant_ttl: 1m}\n")
+	got := h.call("up", "add", map[string]any{"a": 2, "b": 3})
+	if !got.IsError || !strings.Contains(got.text(), "is pending; ask the operator to approve it, then retry the same call") {
+		t.Fatalf("unanswered call = %+v", got)
+	}
+	id := pendingID(t, admin, "add")
+	if !strings.Contains(got.text(), id) {
+		t.Fatalf("the message %q does not name %s", got.text(), id)
+	}
+	adminCall(t, admin, "POST", "/api/approvals/"+id+"/approve", "")
+	if got := h.call("up", "add", map[string]any{"b": 3, "a": 2}); got.IsError || got.text() != "5" {
+		t.Fatalf("retry with the same arguments (reordered) = %+v, want it granted", got)
+	}
+	for _, tt := range []struct {
+		tool string
+		args map[string]any
+		kv   []string
+	}{
+		{"add", map[string]any{"a": 2, "b": 4}, nil},
+		{"env", nil, nil},
+	} {
+		if got := h.call("up", tt.tool, tt.args, tt.kv...); !got.IsError || !strings.Contains(got.text(), "is pending") {
+			t.Fatalf("%s %v = %+v, want held again: a grant covers only the same call", tt.tool, tt.args, got)
+		}
+	}
+	other, _ := h.State.CreateToken(context.Background(), "other", nil, 0)
+	if got := h.call("up", "add", map[string]any{"a": 2, "b": 3}, "Authorization", "Bearer "+other); !got.IsError {
+		t.Fatalf("another client with the same call = %+v, want held", got)
+	}
+	calls := ledgerCalls(t, h, 5)
+	var timedOut, granted bool
+	for _, c := range calls {
+		timedOut = timedOut || (c.Status == audit.StatusApprovalTimeout && c.ApprovalID == id)
+		granted = granted || (c.Status == audit.StatusOK && c.ApprovalID == id && c.Tool == "add")
+	}
+	if !timedOut || !granted {
+		t.Fatalf("ledger: approval_timeout %v, granted call %v", timedOut, granted)
+	}
+}
+
+// TestApprovalRemember: --remember keeps the grant past grant_ttl.
+func TestApprovalRemember(t *testing.T) {
+	h, admin := approvalHarness(t, "approval: {timeout: 100ms, grant_ttl: 200ms}\n")
+	h.call("up", "add", map[string]any{"a": 1, "b": 1})
+	id := pendingID(t, admin, "add")
+	adminCall(t, admin, "POST", "/api/approvals/"+id+"/approve", `{"remember": "1h"}`)
+	time.Sleep(300 * time.Millisecond)
+	if got := h.call("up", "add", map[string]any{"a": 1, "b": 1}); got.IsError {
+		t.Fatalf("after grant_ttl, with remember = %+v", got)
+	}
+}
+
+// TestTwoApprovalsOtherOrder: two held calls, settled in the reverse order.
+func TestTwoApprovalsOtherOrder(t *testing.T) {
+	h, admin := approvalHarness(t, "")
+	first := callAsync(h, "add", map[string]any{"a": 1, "b": 2})
+	idFirst := pendingID(t, admin, "add")
+	second := callAsync(h, "env", nil)
+	idSecond := pendingID(t, admin, "env")
+	adminCall(t, admin, "POST", "/api/approvals/"+idSecond+"/deny", `{"reason": "second denied"}`)
+	if got := <-second; got.text() != "Denied by operator: second denied" {
+		t.Fatalf("second = %+v", got)
+	}
+	adminCall(t, admin, "POST", "/api/approvals/"+idFirst+"/approve", "")
+	if got := <-first; got.text() != "3" {
+		t.Fatalf("first = %+v", got)
+	}
+}
+
+// TestApprovalsExpireOnRestart: pending approvals left by a previous run
+// expire at start, and the ledger says so.
+func TestApprovalsExpireOnRestart(t *testing.T) {
+	h, admin := approvalHarness(t, "approval: {timeout: 100ms}\n")
+	h.call("up", "add", map[string]any{"a": 1, "b": 1})
+	id := pendingID(t, admin, "add")
+	restarted := approval.New(approval.Options{DB: h.State, OnEvent: func(event string, a state.Approval) {
+		h.Audit.Enqueue(&audit.Event{Kind: audit.KindApproval, Method: "approval/" + event, ApprovalID: a.ID})
+	}})
+	restarted.Start(context.Background())
+	if list, _ := restarted.Pending(context.Background()); len(list) != 0 {
+		t.Fatalf("pending after restart = %+v", list)
+	}
+	eventually(t, "the expiry in the ledger", func() bool {
+		r, err := audit.OpenReader(context.Background(), h.Cfg.Audit.Path)
+		if err != nil {
+			return false
+		}
+		defer r.Close()
+		evs, _ := r.ApprovalEvents(context.Background(), id)
+		var methods []string
+		for _, e := range evs {
+			methods = append(methods, e.Method)
+		}
+		return strings.Contains(strings.Join(methods, ","), "approval/created") && strings.Contains(strings.Join(methods, ","), "approval/expired")
+	})
+}
+
+// TestApprovalWebhook: a new approval is POSTed, Slack-shaped, with the
+// command that approves it.
+func TestApprovalWebhook(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Text string }
+		json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		got = append(got, body.Text)
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	h, admin := approvalHarness(t, fmt.Sprintf("approval: {timeout: 100ms, webhook_url: %q}\n", hook.URL))
+	h.call("up", "add", map[string]any{"a": 1, "b": 1})
+	id := pendingID(t, admin, "add")
+	eventually(t, "the webhook", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 1 && strings.Contains(got[0], "drawbridge approvals approve "+id) && strings.Contains(got[0], "up/add")
+	})
+}
