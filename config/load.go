@@ -199,3 +199,16 @@ func (c *Config) Resolve(p string) string {
 	}
 	return filepath.Join(c.Dir, p)
 }
+
+// SetDataDir moves data_dir (the --data-dir flag), taking the default audit
+// path along.
+func (c *Config) SetDataDir(dir string) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	if c.Audit.Path == filepath.Join(c.DataDir, "audit.db") {
+		c.Audit.Path = filepath.Join(abs, "audit.db")
+	}
+	c.DataDir = abs
+}

@@ -61,7 +61,6 @@ import (
 //     (prompt injection, data that must not reach the model).
 // 10. audit "completed"          the outcome, redacted and cut to size.
 
-
 // listTools answers tools/list for one upstream.
 func (s *Server) listTools(ctx context.Context, u *Upstream) (json.RawMessage, error) {
 	ev := s.event(ctx, audit.KindListed, u, "tools/list")
@@ -241,7 +240,7 @@ func (s *Server) enforce(ctx context.Context, c *call, d policy.Decision) string
 	case policy.Allow:
 		return ""
 	case policy.Approve:
-		return fmt.Sprintf("Denied by policy: approval required (%s). Drawbridge cannot hold calls for approval yet; ask the operator to allow %q in the policy.", reason, c.tool.Name)
+		return fmt.Sprintf("Denied by policy: approval required (%s), and this Drawbridge holds no calls for approval.", reason)
 	default:
 		return "Denied by policy: " + reason
 	}

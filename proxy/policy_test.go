@@ -56,7 +56,7 @@ func policyHarness(t *testing.T, rego string, extra string) (*harness, string) {
 	}
 	up := mcptest.Streamable(mcptest.NewServer("up"))
 	t.Cleanup(up.Close)
-	return start(t, fmt.Sprintf("policy:\n  dir: %s\n%sservers:\n  up:\n    url: %s/mcp\n", dir, extra, up.URL)), dir
+	return start(t, fmt.Sprintf("policy:\n  dir: %s\n%sapproval: {timeout: 100ms}\nservers:\n  up:\n    url: %s/mcp\n", dir, extra, up.URL)), dir
 }
 
 // TestPolicyOnTheCall: each decision reaches the model as it should, and
@@ -82,7 +82,7 @@ func TestPolicyOnTheCall(t *testing.T) {
 	}{
 		{"echo", map[string]any{"text": "allowed"}, "allowed", false},
 		{"add", map[string]any{"a": 1, "b": 2}, "Denied by policy: adding is forbidden", true},
-		{"headers", nil, "Denied by policy: approval required (headers are sensitive)", true},
+		{"headers", nil, "Approval apr_", true},
 		{"env", nil, "Denied by policy: policy error", true},      // undefined
 		{"rpc_fail", nil, "Denied by policy: policy error", true}, // evaluation error
 		{"slow", map[string]any{"ms": 1}, "Denied by policy: policy error", true},
@@ -172,7 +172,7 @@ func TestShadowMode(t *testing.T) {
 func TestDefaultPolicy(t *testing.T) {
 	up := mcptest.Streamable(mcptest.NewServer("up"))
 	t.Cleanup(up.Close)
-	h := start(t, fmt.Sprintf("policy:\n  mode: enforce\nservers:\n  up:\n    url: %s/mcp\n    tools:\n      read_only: [echo, \"raw_*\"]\n", up.URL))
+	h := start(t, fmt.Sprintf("policy:\n  mode: enforce\napproval: {timeout: 100ms}\nservers:\n  up:\n    url: %s/mcp\n    tools:\n      read_only: [echo, \"raw_*\"]\n", up.URL))
 	if res := h.call("up", "echo", map[string]any{"text": "ok"}); res.IsError {
 		t.Fatalf("echo = %+v", res)
 	}
@@ -180,7 +180,7 @@ func TestDefaultPolicy(t *testing.T) {
 		t.Fatalf("raw_schema (glob) = %+v", res)
 	}
 	res := h.call("up", "add", map[string]any{"a": 1, "b": 1})
-	if !res.IsError || !strings.Contains(res.text(), "approval required (add is not marked read-only)") {
+	if !res.IsError || !strings.Contains(res.text(), "is pending; ask the operator") {
 		t.Fatalf("add = %+v, want held for approval", res)
 	}
 	if names := h.toolNames("up"); !slices.Contains(names, "add") {

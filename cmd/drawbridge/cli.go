@@ -87,16 +87,18 @@ func usage(w io.Writer) {
 	}
 }
 
-// flags is a subcommand's flag set with the shared -c flag.
+// flags is a subcommand's flag set with the shared -c and --data-dir flags.
 type flags struct {
 	*flag.FlagSet
-	config *string
+	config  *string
+	dataDir *string
 }
 
 func newFlags(name string, e env) flags {
 	fs := flag.NewFlagSet("drawbridge "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	return flags{FlagSet: fs, config: fs.String("c", "drawbridge.yaml", "config `file`")}
+	return flags{FlagSet: fs, config: fs.String("c", "drawbridge.yaml", "config `file`"),
+		dataDir: fs.String("data-dir", "", "use this `folder` instead of the config's data_dir")}
 }
 
 // parse parses flags wherever they stand among the positional arguments
@@ -121,7 +123,11 @@ func (f flags) parse(args []string) ([]string, error) {
 }
 
 func (f flags) load() (*config.Config, error) {
-	return config.Load(*f.config)
+	cfg, err := config.Load(*f.config)
+	if err == nil && *f.dataDir != "" {
+		cfg.SetDataDir(*f.dataDir)
+	}
+	return cfg, err
 }
 
 func splitList(s string) []string {

@@ -12,7 +12,8 @@ import (
 // TestQuickstart runs the README's first command — drawbridge serve on
 // examples/quickstart — and uses it as a real MCP client would.
 func TestQuickstart(t *testing.T) {
-	d := serve(t, "../../examples/quickstart/drawbridge.yaml")
+	data := t.TempDir() // the example's own data/ may hold grants from earlier runs
+	d := serve(t, "../../examples/quickstart/drawbridge.yaml", "--data-dir", data)
 	c := mcpClient(t, d, "demo", "")
 	names := toolNames(t, c)
 	if !slices.Contains(names, "echo") || slices.Contains(names, "delete_all_files") {
@@ -38,12 +39,12 @@ func TestQuickstart(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no pending approval appeared")
 		}
-		_, out, _ := cli(t, "", "approvals", "-c", cfg, "--admin", d.admin)
+		_, out, _ := cli(t, "", "approvals", "-c", cfg, "--admin", d.admin, "--data-dir", data)
 		if i := strings.Index(out, "apr_"); i >= 0 {
 			id = strings.Fields(out[i:])[0]
 		}
 	}
-	if code, _, errOut := cli(t, "", "approvals", "approve", id, "-c", cfg, "--admin", d.admin); code != 0 {
+	if code, _, errOut := cli(t, "", "approvals", "approve", id, "-c", cfg, "--admin", d.admin, "--data-dir", data); code != 0 {
 		t.Fatalf("approvals approve = %d %q", code, errOut)
 	}
 	if got := <-result; !strings.HasPrefix(got, "20") {
