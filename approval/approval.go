@@ -128,8 +128,10 @@ func (b *Broker) Granted(ctx context.Context, client, server, tool, argsHash str
 }
 
 // Hold stores a pending approval for the call a describes and waits for a
-// decision, the timeout, or ctx.
-func (b *Broker) Hold(ctx context.Context, a state.Approval) (Outcome, error) {
+// decision, the timeout, or ctx. While it waits, tick (when not nil) is
+// called every few seconds with the approval's id, the time waited and the
+// timeout, so the caller can be told (MCP progress notifications).
+func (b *Broker) Hold(ctx context.Context, a state.Approval, tick func(id string, waited, timeout time.Duration)) (Outcome, error) {
 	var id [10]byte
 	_, _ = rand.Read(id[:])
 	now := time.Now()
@@ -152,13 +154,23 @@ func (b *Broker) Hold(ctx context.Context, a state.Approval) (Outcome, error) {
 	}
 	timer := time.NewTimer(b.opts.Timeout)
 	defer timer.Stop()
-	select {
-	case settled := <-ch:
-		return Outcome{Approval: settled, Status: settled.Status}, nil
-	case <-timer.C:
-	case <-ctx.Done():
+	every := min(5*time.Second, b.opts.Timeout/4)
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		select {
+		case settled := <-ch:
+			return Outcome{Approval: settled, Status: settled.Status}, nil
+		case <-ticker.C:
+			if tick != nil {
+				tick(a.ID, time.Since(now), b.opts.Timeout)
+			}
+			continue
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		return Outcome{Approval: a, Status: Timeout}, nil
 	}
-	return Outcome{Approval: a, Status: Timeout}, nil
 }
 
 // Approve approves a pending approval: its waiting call proceeds, and the

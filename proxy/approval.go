@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/approval"
 	"github.com/drawbridge-mcp/drawbridge/audit"
@@ -13,7 +14,7 @@ import (
 // Approvals holds calls for a person. approval.Broker implements it.
 type Approvals interface {
 	Granted(ctx context.Context, client, server, tool, argsHash string) (state.Approval, bool)
-	Hold(ctx context.Context, a state.Approval) (approval.Outcome, error)
+	Hold(ctx context.Context, a state.Approval, tick func(id string, waited, timeout time.Duration)) (approval.Outcome, error)
 }
 
 var _ Approvals = (*approval.Broker)(nil)
@@ -27,8 +28,17 @@ func (s *Server) awaitApproval(ctx context.Context, c *call, d policy.Decision) 
 		c.ev.ApprovalID, c.ev.ApprovedBy = g.ID, g.DecidedBy
 		return "", ""
 	}
+	// Progress notifications keep a client that asked for them (a progress
+	// token) informed while a person decides.
+	tick := func(id string, waited, timeout time.Duration) {
+		if c.meta != nil {
+			RequestFrom(ctx).progress(map[string]any{"jsonrpc": "2.0", "method": "notifications/progress",
+				"params": map[string]any{"progressToken": c.meta.ProgressToken, "progress": int(waited.Seconds()),
+					"total": int(timeout.Seconds()), "message": "waiting for a person to approve " + id}})
+		}
+	}
 	out, err := s.approvals.Hold(ctx, state.Approval{Client: client, Server: c.u.cfg.Label, Tool: c.tool.Name,
-		Arguments: string(c.ev.Arguments), ArgsHash: hash, Reason: s.redact.Text(d.Reason)})
+		Arguments: string(c.ev.Arguments), ArgsHash: hash, Reason: s.redact.Text(d.Reason)}, tick)
 	if err != nil {
 		s.log.Error("approval could not be stored; call refused", "request_id", c.ev.RequestID, "err", err)
 		return "Denied: this call needs approval, and the approval could not be recorded.", audit.StatusDenied

@@ -233,3 +233,32 @@ func TestApprovalWebhook(t *testing.T) {
 		return len(got) == 1 && strings.Contains(got[0], "drawbridge approvals approve "+id) && strings.Contains(got[0], "up/add")
 	})
 }
+
+// TestApprovalProgress: a client that gave a progress token and accepts an
+// event stream hears progress notifications while the call waits, then the
+// answer, on the same stream.
+func TestApprovalProgress(t *testing.T) {
+	h, _ := approvalHarness(t, "approval: {timeout: 1s}\n")
+	resp, body := h.post("up", `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2},"_meta":{"progressToken":"tok-9"}}}`)
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type = %q, want an event stream", ct)
+	}
+	events := strings.Split(strings.TrimSpace(string(body)), "\n\n")
+	if len(events) < 3 {
+		t.Fatalf("%d events, want progress then the response:\n%s", len(events), body)
+	}
+	for _, ev := range events[:len(events)-1] {
+		if !strings.Contains(ev, `"method":"notifications/progress"`) || !strings.Contains(ev, `"progressToken":"tok-9"`) ||
+			!strings.Contains(ev, "waiting for a person to approve apr_") {
+			t.Fatalf("event %q is not a progress notification", ev)
+		}
+	}
+	if last := events[len(events)-1]; !strings.Contains(last, `"id":5`) || !strings.Contains(last, "is pending") {
+		t.Fatalf("last event %q is not the response", last)
+	}
+	// Without a progress token: a plain JSON answer.
+	resp, _ = h.post("up", `{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"add","arguments":{"a":5,"b":5}}}`)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("without a progress token, Content-Type = %q", ct)
+	}
+}

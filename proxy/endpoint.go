@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
 )
@@ -38,7 +39,7 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 		s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		return
 	}
-	sse, ok := wantsSSE(r.Header.Get("Accept"))
+	sse, ok, canStream := wantsSSE(r.Header.Get("Accept"))
 	if !ok {
 		s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusNotAcceptable, "Accept must include application/json or text/event-stream")
 		return
@@ -59,6 +60,9 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 		s.recordRejection(r, audit.StatusBadRequest, perr.Message)
 		writeJSON(w, http.StatusBadRequest, failure(nil, perr))
 		return
+	}
+	if !batch && canStream {
+		req.stream = &sseStream{w: w}
 	}
 	if !batch && req.Protocol == modernVersion {
 		if id, e := checkModernHeaders(r, msgs[0]); e != nil {
@@ -87,8 +91,8 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 	if req.Session != "" && req.Protocol != modernVersion {
 		w.Header().Set("Mcp-Session-Id", req.Session)
 	}
-	if sse {
-		writeSSE(w, out)
+	if sse || (req.stream != nil && req.stream.started) {
+		req.stream.finish(w, out)
 		return
 	}
 	var b []byte
@@ -219,10 +223,12 @@ func decodeHeaderValue(h string) string {
 }
 
 // wantsSSE picks the response format from Accept: JSON unless the client
-// accepts only an event stream. ok is false when it accepts neither.
-func wantsSSE(accept string) (sse, ok bool) {
+// accepts only an event stream. ok is false when it accepts neither;
+// canStream says it accepts an event stream (for notifications before the
+// response, such as progress while a call waits for approval).
+func wantsSSE(accept string) (sse, ok, canStream bool) {
 	if accept == "" {
-		return false, true
+		return false, true, false
 	}
 	var jsonOK, sseOK bool
 	for _, part := range strings.Split(accept, ",") {
@@ -234,7 +240,7 @@ func wantsSSE(accept string) (sse, ok bool) {
 			sseOK = true
 		}
 	}
-	return sseOK && !jsonOK, jsonOK || sseOK
+	return sseOK && !jsonOK, jsonOK || sseOK, sseOK
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -243,22 +249,65 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeSSE(w http.ResponseWriter, out []*response) {
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	for _, r := range out {
-		// A result may hold newlines (JSON allows them between tokens):
-		// each line gets its own data: field, which SSE joins back.
-		b := []byte("event: message\n")
-		for _, line := range bytes.Split(r.appendJSON(nil), []byte("\n")) {
-			b = append(b, "data: "...)
-			b = append(b, line...)
-			b = append(b, '\n')
-		}
-		_, _ = w.Write(append(b, '\n'))
+// sseStream answers one request as an event stream: notifications while it
+// runs, then the response. It starts (headers sent) on its first event.
+type sseStream struct {
+	mu      sync.Mutex
+	w       http.ResponseWriter
+	started bool
+	done    bool
+}
+
+func (s *sseStream) start() {
+	if s.started {
+		return
 	}
+	s.started = true
+	s.w.Header().Set("Content-Type", "text/event-stream")
+	s.w.Header().Set("Cache-Control", "no-cache")
+	s.w.Header().Set("X-Accel-Buffering", "no")
+	s.w.WriteHeader(http.StatusOK)
+}
+
+// send writes one event now.
+func (s *sseStream) send(msg []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return
+	}
+	s.start()
+	writeEvent(s.w, msg)
+	if f, ok := s.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// finish writes the responses and ends the stream.
+func (s *sseStream) finish(w http.ResponseWriter, out []*response) {
+	if s == nil {
+		s = &sseStream{w: w}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.start()
+	for _, r := range out {
+		writeEvent(s.w, r.appendJSON(nil))
+	}
+	s.done = true
+}
+
+// writeEvent writes one SSE event. A message may hold newlines (JSON allows
+// them between tokens): each line gets its own data: field, which SSE
+// joins back.
+func writeEvent(w io.Writer, msg []byte) {
+	b := []byte("event: message\n")
+	for _, line := range bytes.Split(msg, []byte("\n")) {
+		b = append(b, "data: "...)
+		b = append(b, line...)
+		b = append(b, '\n')
+	}
+	_, _ = w.Write(append(b, '\n'))
 }
 
 // writeHTTPError writes an HTTP error whose body is a JSON-RPC error without

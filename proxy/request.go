@@ -24,6 +24,17 @@ type Request struct {
 	Protocol  string
 	Session   string
 	UserAgent string
+	// stream, when the client accepts an event stream, sends notifications
+	// about this request before its response.
+	stream *sseStream
+}
+
+// progress sends a notification about this request, when the client can
+// receive one.
+func (r *Request) progress(n any) {
+	if r.stream != nil {
+		r.stream.send(mustJSON(n))
+	}
 }
 
 // Client identifies the caller.
