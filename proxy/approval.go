@@ -56,6 +56,6 @@ func (s *Server) awaitApproval(ctx context.Context, c *call, d policy.Decision) 
 		c.ev.ApprovedBy = out.Approval.DecidedBy
 		return "Denied by operator: " + note, audit.StatusDenied
 	}
-	return fmt.Sprintf("Approval %s is pending; ask the operator to approve it, then retry the same call.", out.Approval.ID),
+	return fmt.Sprintf("Approval %s is pending; ask the operator to approve it, then retry the same call", out.Approval.ID),
 		audit.StatusApprovalTimeout
 }
