@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,7 +95,7 @@ func (s *Server) mcp(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("unknown server %q; known servers: %s", req.Label, strings.Join(s.cfg.Labels(), ", ")))
 		return
 	}
-	if len(req.Client.Servers) > 0 && !contains(req.Client.Servers, req.Label) {
+	if len(req.Client.Servers) > 0 && !slices.Contains(req.Client.Servers, req.Label) {
 		s.rejectHTTP(w, r, audit.StatusDenied, http.StatusForbidden,
 			fmt.Sprintf("client token %q may not use server %q", req.Client.Name, req.Label))
 		return
@@ -162,15 +163,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, status, body)
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -97,7 +98,7 @@ func (d *DB) Accept(ctx context.Context, server string, tools []string) (int64, 
 		WHERE server = ? AND (pinned_hash IS NULL OR pinned_hash != seen_hash)`
 	args := []any{now, server}
 	if len(tools) > 0 {
-		q += ` AND tool IN (?` + repeat(",?", len(tools)-1) + `)`
+		q += ` AND tool IN (?` + strings.Repeat(",?", len(tools)-1) + `)`
 		for _, t := range tools {
 			args = append(args, t)
 		}
@@ -107,14 +108,6 @@ func (d *DB) Accept(ctx context.Context, server string, tools []string) (int64, 
 		return 0, fmt.Errorf("accept %s: %w", server, err)
 	}
 	return res.RowsAffected()
-}
-
-func repeat(s string, n int) string {
-	out := ""
-	for range n {
-		out += s
-	}
-	return out
 }
 
 // Pins lists the pins of one server ("" for all), by server and tool.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -117,7 +118,7 @@ func listSecrets(ctx context.Context, e env, cfg *config.Config, store *secrets.
 	users := map[string][]string{}
 	for _, r := range cfg.SecretRefs() {
 		server := strings.SplitN(r.Path, ".", 3)[1]
-		if !contains(users[r.Name], server) {
+		if !slices.Contains(users[r.Name], server) {
 			users[r.Name] = append(users[r.Name], server)
 		}
 	}
@@ -132,15 +133,6 @@ func listSecrets(ctx context.Context, e env, cfg *config.Config, store *secrets.
 			strings.Join(users[i.Name], ","))
 	}
 	return tw.Flush()
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // openVault opens the secrets a config's proxy serves with. Without a
