@@ -88,15 +88,11 @@ func runPolicyEval(ctx context.Context, e env, args []string) error {
 		Time: time.Now(), Request: policy.Request{ID: "cli", ProtocolVersion: "2025-06-18", UserAgent: "drawbridge-cli"},
 	}
 	if sc, ok := cfg.Servers[*server]; ok {
-		store, vault, err := openVault(ctx, cfg, log, false)
+		v, closeVault, err := readVault(ctx, cfg, log)
 		if err != nil {
 			return err
 		}
-		var v proxy.Vault
-		if store != nil {
-			defer store.Close()
-			v = vault
-		}
+		defer closeVault()
 		if def, err := proxy.FetchTool(ctx, sc, *tool, log, v); err != nil {
 			fmt.Fprintf(e.stderr, "note: evaluating without the tool's definition: %v\n", err)
 		} else {

@@ -46,15 +46,11 @@ func runResponsesConfig(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, vault, err := openVault(ctx, cfg, log, false)
+	v, closeVault, err := readVault(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	var v proxy.Vault
-	if store != nil {
-		defer store.Close()
-		v = vault
-	}
+	defer closeVault()
 	token := "<drawbridge token>"
 	if *client != "" {
 		token = "<drawbridge token of " + *client + ">"

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/proxy"
 	"github.com/drawbridge-mcp/drawbridge/secrets"
 )
 
@@ -154,6 +155,17 @@ func openVault(ctx context.Context, cfg *config.Config, log *slog.Logger, create
 		return nil, nil, err
 	}
 	return store, vault, nil
+}
+
+// readVault opens the stored secrets for a command that only reads them
+// (policy eval, responses-config): without a secrets.db it returns a nil
+// vault, which the proxy treats as empty. close is never nil.
+func readVault(ctx context.Context, cfg *config.Config, log *slog.Logger) (v proxy.Vault, close func(), err error) {
+	store, vault, err := openVault(ctx, cfg, log, false)
+	if err != nil || store == nil {
+		return nil, func() {}, err
+	}
+	return vault, func() { store.Close() }, nil
 }
 
 // missingSecrets checks every ${secret:NAME} reference: each must be
