@@ -160,7 +160,7 @@ func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 	return nil, fmt.Errorf("tools/list from %s: more than %d pages", u.cfg.Label, maxToolPages)
 }
 
-// FetchTools connects to an upstream once and returns its tools'
+// FetchTools connects to an upstream once and returns its tools
 // definitions as the policy sees them, with the config's filtering applied,
 // for the CLI (policy eval, responses-config).
 func FetchTools(ctx context.Context, cfg *config.Server, log *slog.Logger, vault Vault) ([]policy.Tool, error) {
