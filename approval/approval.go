@@ -75,10 +75,14 @@ func New(opts Options) *Broker {
 }
 
 // Start expires what a previous run left pending (nobody waits for those
-// any more), then expires stale approvals every 30s until ctx ends.
-func (b *Broker) Start(ctx context.Context) {
+// any more), then expires stale approvals every 30s until ctx ends or stop
+// is called; stop returns once the background work has ended.
+func (b *Broker) Start(ctx context.Context) (stop func()) {
 	b.expire(ctx, true)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		tick := time.NewTicker(30 * time.Second)
 		defer tick.Stop()
 		for {
@@ -90,6 +94,7 @@ func (b *Broker) Start(ctx context.Context) {
 			}
 		}
 	}()
+	return func() { cancel(); <-done }
 }
 
 func (b *Broker) expire(ctx context.Context, all bool) {

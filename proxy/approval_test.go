@@ -192,7 +192,7 @@ func TestApprovalsExpireOnRestart(t *testing.T) {
 	restarted := approval.New(approval.Options{DB: h.State, OnEvent: func(event string, a state.Approval) {
 		h.Audit.Enqueue(&audit.Event{Kind: audit.KindApproval, Method: "approval/" + event, ApprovalID: a.ID})
 	}})
-	restarted.Start(context.Background())
+	defer restarted.Start(context.Background())()
 	if list, _ := restarted.Pending(context.Background()); len(list) != 0 {
 		t.Fatalf("pending after restart = %+v", list)
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,6 +78,9 @@ type harness struct {
 	Logs   *syncBuffer
 	Cfg    *config.Config
 	http   *http.Server
+	// stopBroker ends the approval broker's background work.
+	stopBroker func()
+	stopped    atomic.Bool
 }
 
 // start writes yaml (which must not set data_dir or listen) to a config file,
@@ -134,7 +138,7 @@ func startWith(t testing.TB, yaml string, opts harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(h.Logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(h.Logs, testWriter{t, &h.stopped}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.Engine, err = policy.NewFromConfig(ctx, cfg, log)
 	if err != nil {
 		t.Fatalf("policy: %v", err)
@@ -152,7 +156,7 @@ func startWith(t testing.TB, yaml string, opts harnessOpts) *harness {
 			ledger.Enqueue(&audit.Event{Kind: audit.KindApproval, Method: "approval/" + event, ApprovalID: a.ID,
 				Client: a.Client, Server: a.Server, Tool: a.Tool, ApprovedBy: a.DecidedBy, Error: a.Note})
 		}})
-	h.Broker.Start(ctx)
+	h.stopBroker = h.Broker.Start(ctx)
 	h.Srv, err = proxy.New(proxy.Options{Config: cfg, Logger: log, Tokens: stateTokens{h.State}, Policy: h.Engine,
 		Ledger: ledger, Secrets: opts.vault, Pins: h.State, Approvals: h.Broker, Checks: map[string]func() (bool, string){"policy": h.Engine.Check, "audit": h.Audit.Check}})
 	if err != nil {
@@ -168,15 +172,25 @@ func (h *harness) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = h.http.Shutdown(ctx)
+	h.stopBroker()
 	_ = h.Srv.Close()
 	_ = h.Audit.Close()
 	_ = h.State.Close()
+	h.stopped.Store(true)
 }
 
-type testWriter struct{ t testing.TB }
+// testWriter sends log lines to the test's log until the harness stops:
+// goroutines that outlive a test (a refresh racing shutdown) must not log
+// into a finished test.
+type testWriter struct {
+	t       testing.TB
+	stopped *atomic.Bool
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+	if !w.stopped.Load() {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
 }
 

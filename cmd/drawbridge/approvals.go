@@ -158,7 +158,6 @@ func startApprovals(ctx context.Context, cfg *config.Config, db *state.DB, ledge
 			}
 			ledger.Enqueue(ev)
 		}})
-	broker.Start(ctx)
 	token, err := adminToken(cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
@@ -167,8 +166,9 @@ func startApprovals(ctx context.Context, cfg *config.Config, db *state.DB, ledge
 	if err != nil {
 		return nil, nil, fmt.Errorf("admin listener: %w", err)
 	}
+	stopBroker := broker.Start(ctx)
 	hs := &http.Server{Handler: approval.Handler(broker, token), ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	log.Info("admin API listening", "url", "http://"+ln.Addr().String()+"/api/approvals")
-	return broker, func() { hs.Close() }, nil
+	return broker, func() { hs.Close(); stopBroker() }, nil
 }

@@ -95,7 +95,9 @@ func serve(t *testing.T, cfgPath string, extra ...string) *daemon {
 	d := &daemon{cmd: cmd, addr: addr, admin: admin, logs: &bytes.Buffer{}, done: make(chan error, 1)}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			t.Log(sc.Text())
@@ -105,7 +107,14 @@ func serve(t *testing.T, cfgPath string, extra ...string) *daemon {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { d.done <- cmd.Wait(); pw.Close() }()
+	// done fires once the process has exited and its last log line is read,
+	// so nothing logs into a finished test.
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		<-scanned
+		d.done <- err
+	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-d.done
