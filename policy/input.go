@@ -142,16 +142,3 @@ func (in *Input) value(cache *toolCache) (ast.Value, error) {
 	}
 	return obj, nil
 }
-
-// JSON renders the input document, for `drawbridge policy eval` and tests.
-func (in *Input) JSON() ([]byte, error) {
-	v, err := in.value(&toolCache{})
-	if err != nil {
-		return nil, err
-	}
-	x, err := ast.JSON(v)
-	if err != nil {
-		return nil, err
-	}
-	return json.MarshalIndent(x, "", "  ")
-}

@@ -21,18 +21,17 @@ var _ Decider = (*policy.Engine)(nil)
 // is a deny (the engine makes it one); its detail goes to the log with the
 // request ID.
 func (s *Server) decide(ctx context.Context, u *Upstream, t *Tool, args json.RawMessage) policy.Decision {
-	d, _ := s.decideInput(ctx, s.policyInput(ctx, u, t, args), u, t)
-	return d
+	return s.decideInput(ctx, s.policyInput(ctx, u, t, args), u, t)
 }
 
 // decideInput is decide for an input built already (a call keeps it for
 // its output rule).
-func (s *Server) decideInput(ctx context.Context, in *policy.Input, u *Upstream, t *Tool) (policy.Decision, *policy.Input) {
+func (s *Server) decideInput(ctx context.Context, in *policy.Input, u *Upstream, t *Tool) policy.Decision {
 	d, err := s.policy.Decide(ctx, in)
 	if err != nil {
 		s.log.Warn("policy error", "request_id", in.Request.ID, "server", u.cfg.Label, "tool", t.Name, "method", in.Method, "err", err)
 	}
-	return d, in
+	return d
 }
 
 // decideOutput asks the output rule about a call's (scrubbed) result.

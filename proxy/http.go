@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -140,13 +139,8 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	servers := map[string]any{}
 	ready := true
-	labels := make([]string, 0, len(s.upstreams))
-	for l := range s.upstreams {
-		labels = append(labels, l)
-	}
-	sort.Strings(labels)
-	for _, l := range labels {
-		ok, detail := s.upstreams[l].Status()
+	for l, u := range s.upstreams {
+		ok, detail := u.Status()
 		ready = ready && ok
 		servers[l] = map[string]any{"ready": ok, "detail": detail}
 	}

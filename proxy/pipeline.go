@@ -163,8 +163,8 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 	}
 
 	// 4. policy decision
-	var d policy.Decision
-	d, c.input = s.decideInput(ctx, s.policyInput(ctx, u, tool, c.args), u, tool)
+	c.input = s.policyInput(ctx, u, tool, c.args)
+	d := s.decideInput(ctx, c.input, u, tool)
 	c.ev.Decision, c.ev.Reason, c.ev.PolicyUS = d.Action, s.redact.Text(d.Reason), audit.Micros(d.Took)
 	if d.Action == policy.Approve && !s.shadow() && s.approvals != nil {
 		// 4b. approval hold

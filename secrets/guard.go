@@ -177,7 +177,11 @@ func (g *Guard) matches(text string) []match {
 // Redact replaces every secret found in text with [REDACTED:NAME], leftmost
 // and longest first. Text with no secret is returned as is.
 func (g *Guard) Redact(text string) string {
-	ms := g.matches(text)
+	return g.replace(text, g.matches(text))
+}
+
+// replace substitutes the matches found in text.
+func (g *Guard) replace(text string, ms []match) string {
 	if len(ms) == 0 {
 		return text
 	}
@@ -204,10 +208,12 @@ func (g *Guard) Redact(text string) string {
 
 // RedactBytes is Redact for bytes; it returns b itself when nothing matched.
 func (g *Guard) RedactBytes(b []byte) []byte {
-	if len(g.matches(string(b))) == 0 {
+	text := string(b)
+	ms := g.matches(text)
+	if len(ms) == 0 {
 		return b
 	}
-	return []byte(g.Redact(string(b)))
+	return []byte(g.replace(text, ms))
 }
 
 // Find names the secrets that occur in text, sorted, each once.

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/internal/sqlitedb"
@@ -202,7 +203,7 @@ func hashToken(token string) string {
 }
 
 func isUnique(err error) bool {
-	return err != nil && regexp.MustCompile(`UNIQUE constraint failed`).MatchString(err.Error())
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
 func mustJSON(v any) []byte {
