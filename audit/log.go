@@ -3,10 +3,12 @@ package audit
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -39,8 +41,8 @@ type Options struct {
 // for concurrent use.
 type Log struct {
 	db    *sql.DB
-	conn  *sql.Conn         // the writer's own connection
-	stmts map[int]*sql.Stmt // multi-row inserts by row count, prepared on conn
+	conn  *sql.Conn                      // the writer's own connection
+	stmts map[int]driver.StmtExecContext // multi-row inserts by row count, prepared on conn
 	log   *slog.Logger
 	queue chan *pending
 	max   int
@@ -50,8 +52,11 @@ type Log struct {
 	done     chan struct{}
 
 	// The writer's state; only the writer goroutine touches these.
-	seq  int64
-	head string
+	seq   int64
+	head  string
+	args  []any               // one INSERT's arguments, reused
+	named []driver.NamedValue // the same, as the driver takes them
+	buf   []byte              // hashing scratch, reused
 
 	mu      sync.Mutex
 	lastErr error // the last batch's failure, nil once one succeeds
@@ -70,18 +75,26 @@ const insertSQL = `INSERT INTO events (seq, at, kind, call_id, request_id, clien
 // statement per row costs more in the driver than SQLite spends on the row.
 const rowsPerInsert = 32
 
+// writer is the driver-level side of the writer's own connection: the
+// ledger's hot path talks to go-sqlite3 directly, without database/sql's
+// per-argument conversion and per-call allocations.
+type writer interface {
+	driver.ExecerContext
+	driver.ConnPrepareContext
+}
+
 // stmtFor returns the insert statement for n rows, preparing it once.
-func (l *Log) stmtFor(ctx context.Context, n int) (*sql.Stmt, error) {
+func (l *Log) stmtFor(ctx context.Context, w writer, n int) (driver.StmtExecContext, error) {
 	if st, ok := l.stmts[n]; ok {
 		return st, nil
 	}
 	row := "(?" + strings.Repeat(", ?", 25) + ")"
-	st, err := l.conn.PrepareContext(ctx, insertSQL+row+strings.Repeat(", "+row, n-1))
+	st, err := w.PrepareContext(ctx, insertSQL+row+strings.Repeat(", "+row, n-1))
 	if err != nil {
 		return nil, fmt.Errorf("prepare audit insert: %w", err)
 	}
-	l.stmts[n] = st
-	return st, nil
+	l.stmts[n] = st.(driver.StmtExecContext)
+	return l.stmts[n], nil
 }
 
 // Open opens (creating, migrating) audit.db and starts its writer.
@@ -157,9 +170,13 @@ func (l *Log) prepare(ctx context.Context) error {
 	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
 		return fmt.Errorf("audit writer: %w", err)
 	}
-	l.stmts = map[int]*sql.Stmt{}
-	_, err = l.stmtFor(ctx, 1)
-	return err
+	l.stmts = map[int]driver.StmtExecContext{}
+	return conn.Raw(func(dc any) error {
+		if _, ok := dc.(writer); !ok {
+			return fmt.Errorf("audit writer: driver connection %T cannot execute directly", dc)
+		}
+		return nil
+	})
 }
 
 // Record writes ev and returns once it is committed (or could not be). The
@@ -244,10 +261,18 @@ func (l *Log) write() {
 // for one of their own.
 const lingerFor = 2 * time.Millisecond
 
-// fill adds what is queued to batch, up to MaxBatch. A batch with no waiter
-// lingers, until a waiter's event arrives or lingerFor has passed.
+// yieldsFor is how many times a batch that a caller waits for yields the
+// processor while the queue is empty, before it is committed: callers that
+// are running at that moment reach the ledger and share the commit. On an
+// idle machine a yield returns at once and adds nothing to the wait.
+const yieldsFor = 2
+
+// fill adds what is queued to batch, up to MaxBatch. A batch with a waiter
+// yields yieldsFor times for company; one with no waiter lingers, until a
+// waiter's event arrives or lingerFor has passed.
 func (l *Log) fill(batch []*pending) []*pending {
 	waited := batch[0].done != nil
+	yields := 0
 	var deadline <-chan time.Time
 	for len(batch) < l.max {
 		select {
@@ -258,7 +283,12 @@ func (l *Log) fill(batch []*pending) []*pending {
 		default:
 		}
 		if waited {
-			return batch
+			if yields == yieldsFor {
+				return batch
+			}
+			yields++
+			runtime.Gosched()
+			continue
 		}
 		if deadline == nil {
 			deadline = time.After(lingerFor)
@@ -277,14 +307,23 @@ func (l *Log) fill(batch []*pending) []*pending {
 }
 
 func (l *Log) commit(batch []*pending) error {
+	return l.conn.Raw(func(dc any) error { return l.commitOn(dc.(writer), batch) })
+}
+
+// commitOn writes batch in one transaction, driven by hand on the
+// writer's own connection so the insert statements, prepared once on it,
+// are reused as they are.
+func (l *Log) commitOn(w writer, batch []*pending) error {
 	ctx := context.Background()
 	seq, head := l.seq, l.head
-	// The transaction is driven by hand on the writer's own connection so
-	// the insert statement, prepared once on it, is reused as is.
-	if _, err := l.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if _, err := w.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	args := make([]any, 0, rowsPerInsert*26)
+	args, buf := l.args[:0], l.buf
+	defer func() {
+		clear(args) // the batch's values are not kept past it
+		l.args, l.buf = args[:0], buf
+	}()
 	for start := 0; start < len(batch); start += rowsPerInsert {
 		chunk := batch[start:min(start+rowsPerInsert, len(batch))]
 		args = args[:0]
@@ -292,38 +331,40 @@ func (l *Log) commit(batch []*pending) error {
 			e := p.ev
 			seq++
 			e.Seq = seq
-			e.seal(head)
+			args, buf = e.seal(head, args, buf)
 			head = e.Hash
-			args = append(args, e.columns()...)
 		}
-		st, err := l.stmtFor(ctx, len(chunk))
+		l.named = l.named[:0]
+		for i, a := range args {
+			l.named = append(l.named, driver.NamedValue{Ordinal: i + 1, Value: a})
+		}
+		st, err := l.stmtFor(ctx, w, len(chunk))
 		if err == nil {
-			_, err = st.ExecContext(ctx, args...)
+			_, err = st.ExecContext(ctx, l.named)
 		}
+		clear(l.named)
 		if err != nil {
-			l.rollback()
+			l.rollback(w)
 			return fmt.Errorf("insert: %w", err)
 		}
 	}
-	if _, err := l.conn.ExecContext(ctx, "COMMIT"); err != nil {
-		l.rollback()
+	if _, err := w.ExecContext(ctx, "COMMIT", nil); err != nil {
+		l.rollback(w)
 		return fmt.Errorf("commit: %w", err)
 	}
 	l.seq, l.head = seq, head
 	return nil
 }
 
-func (l *Log) rollback() {
-	if _, err := l.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+func (l *Log) rollback(w writer) {
+	if _, err := w.ExecContext(context.Background(), "ROLLBACK", nil); err != nil {
 		l.log.Warn("audit rollback", "err", err)
 	}
 }
 
-// columns are the insert's arguments, in insertSQL's order.
-func (e *Event) columns() []any { return append(e.values(), e.Hash) }
-
-// values are every column but hash; empty strings and nil numbers are NULL.
-func (e *Event) values() []any {
+// appendValues appends every column but hash, in insertSQL's order; empty
+// strings and nil numbers are NULL.
+func (e *Event) appendValues(dst []any) []any {
 	str := func(s string) any {
 		if s == "" {
 			return nil
@@ -336,11 +377,11 @@ func (e *Event) values() []any {
 		}
 		return *p
 	}
-	return []any{e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.Kind, str(e.CallID), str(e.RequestID), str(e.Client),
-		str(e.Server), str(e.Method), str(e.Tool), str(string(e.Arguments)), str(e.Decision), str(e.Reason),
-		str(e.PolicyMode), num(e.PolicyUS), str(e.ApprovalID), str(e.ApprovedBy), str(e.Status), str(e.Error),
-		str(e.Result), num(e.UpstreamMS), num(e.DurationMS), str(e.ProtocolVersion), str(e.SessionID),
-		str(e.RemoteAddr), e.PrevHash}
+	return append(dst, e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.Kind, str(e.CallID), str(e.RequestID),
+		str(e.Client), str(e.Server), str(e.Method), str(e.Tool), str(string(e.Arguments)), str(e.Decision),
+		str(e.Reason), str(e.PolicyMode), num(e.PolicyUS), str(e.ApprovalID), str(e.ApprovedBy), str(e.Status),
+		str(e.Error), str(e.Result), num(e.UpstreamMS), num(e.DurationMS), str(e.ProtocolVersion),
+		str(e.SessionID), str(e.RemoteAddr), e.PrevHash)
 }
 
 // Check reports the writer's health for /readyz.
@@ -358,9 +399,12 @@ func (l *Log) Check() (bool, string) {
 func (l *Log) Close() error {
 	l.stopOnce.Do(func() { close(l.stop) })
 	<-l.done
-	for _, st := range l.stmts {
-		st.Close()
-	}
+	l.conn.Raw(func(any) error {
+		for _, st := range l.stmts {
+			st.(driver.Stmt).Close()
+		}
+		return nil
+	})
 	if _, err := l.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		l.log.Warn("audit checkpoint", "err", err)
 	}
