@@ -147,6 +147,7 @@ type compiled struct {
 	query  rego.PreparedEvalQuery
 	output *rego.PreparedEvalQuery // nil when the policy has no output rule
 	store  storage.Store
+	cache  *decisionCache // nil when decisions depend on more than a few fields
 }
 
 // compile builds the serving policy (tests left out) and prepares the
@@ -167,7 +168,7 @@ func compile(ctx context.Context, b *bundle, caps *ast.Capabilities, query, outp
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", query, err)
 	}
-	cp := &compiled{query: q, store: store}
+	cp := &compiled{query: q, store: store, cache: newDecisionCache(c)}
 	ref, err := ast.ParseRef(output)
 	if err != nil {
 		return nil, fmt.Errorf("output query %s: %w", output, err)

@@ -157,21 +157,35 @@ func (e *Engine) Check() (ok bool, detail string) {
 // decision: when the policy fails to make one (undefined, not an object,
 // unknown action, error, past the timeout) it is a deny, and the error
 // (wrapping ErrPolicy) says what went wrong.
+// A policy whose decision depends only on the method, server, client and
+// tool is evaluated once per distinct combination (see decisionCache).
 func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	begin := time.Now()
-	d, err := e.decide(ctx, in, nil)
+	c := e.cur.Load()
+	var key string
+	if c.cache != nil {
+		key = c.cache.key(in)
+		if d, ok := c.cache.get(key); ok {
+			d.Took = time.Since(begin)
+			return d, nil
+		}
+	}
+	d, err := e.decide(ctx, c, in, nil)
+	if c.cache != nil && err == nil {
+		c.cache.put(key, d)
+	}
 	d.Took = time.Since(begin)
 	return d, err
 }
 
-func (e *Engine) decide(ctx context.Context, in *Input, extra []rego.EvalOption) (Decision, error) {
+func (e *Engine) decide(ctx context.Context, c *compiled, in *Input, extra []rego.EvalOption) (Decision, error) {
 	v, err := in.value(&e.cache)
 	if err != nil {
 		return policyError("build input: " + err.Error())
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
-	rs, err := e.cur.Load().query.Eval(ctx, append(extra, rego.EvalParsedInput(v))...)
+	rs, err := c.query.Eval(ctx, append(extra, rego.EvalParsedInput(v))...)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return policyError(fmt.Sprintf("evaluation took longer than policy.timeout (%s)", e.opts.Timeout))
@@ -243,7 +257,7 @@ func interpret(v any) (Decision, error) {
 func (e *Engine) Explain(ctx context.Context, in *Input) (Decision, error, []*Event, []string) {
 	tracer := newTracer()
 	prints := &printCollector{}
-	d, err := e.decide(ctx, in, []rego.EvalOption{rego.EvalQueryTracer(tracer), rego.EvalPrintHook(prints)})
+	d, err := e.decide(ctx, e.cur.Load(), in, []rego.EvalOption{rego.EvalQueryTracer(tracer), rego.EvalPrintHook(prints)})
 	return d, err, tracer.events(), prints.lines
 }
 

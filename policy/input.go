@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -56,8 +57,26 @@ type toolCache struct {
 
 const maxCachedTools = 4096
 
+// key identifies a tool definition: every field of it, each length-prefixed
+// (an upstream chooses these bytes, NULs included: no two definitions may
+// share a key).
+func (t *Tool) key() string {
+	return string(appendKey(nil, t.Name, t.Description, string(t.Annotations), string(t.InputSchema)))
+}
+
+// appendKey appends parts to b, each as <length>:<bytes>, so that no two
+// lists of parts encode alike.
+func appendKey(b []byte, parts ...string) []byte {
+	for _, p := range parts {
+		b = strconv.AppendInt(b, int64(len(p)), 10)
+		b = append(b, ':')
+		b = append(b, p...)
+	}
+	return b
+}
+
 func (c *toolCache) get(t *Tool) (*ast.Term, error) {
-	key := t.Name + "\x00" + t.Description + "\x00" + string(t.Annotations) + "\x00" + string(t.InputSchema)
+	key := t.key()
 	c.mu.Lock()
 	v, ok := c.m[key]
 	c.mu.Unlock()
