@@ -321,7 +321,7 @@ func (l *Log) commitOn(w writer, batch []*pending) error {
 	}
 	args, buf := l.args[:0], l.buf
 	defer func() {
-		clear(args) // the batch's values are not kept past it
+		clear(args[:cap(args)]) // no value of the batch is kept past it
 		l.args, l.buf = args[:0], buf
 	}()
 	for start := 0; start < len(batch); start += rowsPerInsert {
