@@ -96,7 +96,7 @@ func (s *Server) capabilities(ctx context.Context, u *Upstream) map[string]any {
 	_ = json.Unmarshal(info.Capabilities, &up)
 	for _, c := range []string{"resources", "prompts", "completions"} {
 		if v, ok := up[c]; ok {
-			caps[c] = v
+			caps[c] = json.RawMessage(s.scrub.Bytes(v))
 		}
 	}
 	return caps
@@ -126,7 +126,7 @@ func (s *Server) initialize(ctx context.Context, u *Upstream, params json.RawMes
 		"serverInfo":      s.serverInfo(u),
 	}
 	if info, err := u.Info(ctx); err == nil && info.Instructions != "" {
-		out["instructions"] = info.Instructions
+		out["instructions"] = s.scrub.String(info.Instructions)
 	}
 	return mustJSON(out), nil
 }

@@ -53,7 +53,9 @@ import (
 //     upstream's HTTP transport or the child's environment, only now that
 //     every check has passed.
 //  7. scrub                      credentials an upstream echoes back never
-//     reach the client (nor the output rule, nor the ledger).
+//     reach the client (nor the output rule, nor the ledger). Upstream.Call
+//     does it as the answer arrives, for every method: tool definitions,
+//     resources, prompts and completions pass the same guard.
 //  8. output guard               terminal escapes and control characters
 //     stripped from text, results over max_output_bytes cut with a marker:
 //     what the model and a terminal will read.
@@ -196,8 +198,7 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 		return s.upstreamFailed(ctx, c, err, done)
 	}
 
-	// 7. scrub
-	res = s.scrub.Bytes(res)
+	// 7. scrub: done by u.Call, as the answer arrived.
 
 	// 8. output guard
 	res, _ = guardOutput(res, u.cfg.MaxOutputBytes)

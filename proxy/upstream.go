@@ -282,7 +282,10 @@ func (u *Upstream) onNotification(n mcp.JSONRPCNotification) {
 
 // Call sends one request upstream and returns its raw result, or the
 // upstream's JSON-RPC error as *rpcError, or an error wrapping ErrUpstream
-// when the upstream could not be reached or did not answer in time.
+// when the upstream could not be reached or did not answer in time. The
+// result and the error are scrubbed of credentials here, for every method:
+// nothing an upstream says reaches a client, a policy or the ledger before
+// the leak guard has read it.
 func (u *Upstream) Call(ctx context.Context, method string, params any) (json.RawMessage, error) {
 	ctx, cancel := context.WithTimeout(ctx, u.cfg.Timeout.D())
 	defer cancel()
@@ -311,7 +314,7 @@ func (u *Upstream) Call(ctx context.Context, method string, params any) (json.Ra
 		if resp.Error != nil {
 			return nil, &rpcError{Code: resp.Error.Code, Message: u.scrub.String(resp.Error.Message)}
 		}
-		return resp.Result, nil
+		return u.scrub.Bytes(resp.Result), nil
 	}
 }
 

@@ -1,0 +1,87 @@
+package proxy_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/drawbridge-mcp/drawbridge/internal/mcptest"
+)
+
+// TestLeakGuardEveryAnswer: whatever an upstream sends that reaches the
+// client is scrubbed of credentials, not only tool results: the
+// instructions and capabilities of its handshake, tool definitions,
+// resources, resource templates, prompts and completions. The upstream
+// here reflects its own credential (plain and base64) everywhere it can.
+func TestLeakGuardEveryAnswer(t *testing.T) {
+	const canary = "sk_live_canary_0a1b2c3d"
+	b64 := base64.StdEncoding.EncodeToString([]byte(canary))
+	both := canary + " " + b64
+	up := server.NewMCPServer("leaky", "1.0", server.WithInstructions("Use key "+both),
+		server.WithResourceCapabilities(false, false), server.WithPromptCapabilities(false),
+		server.WithCompletions())
+	up.AddTool(mcp.NewTool("pay", mcp.WithDescription("Pays with "+both)),
+		func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText("paid with " + both), nil
+		})
+	up.AddResource(mcp.NewResource("config://key", "key "+canary, mcp.WithResourceDescription("holds "+both)),
+		func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			return []mcp.ResourceContents{mcp.TextResourceContents{URI: "config://key", Text: "key=" + both}}, nil
+		})
+	up.AddResourceTemplate(mcp.NewResourceTemplate("config://{name}", "template "+canary),
+		func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) { return nil, nil })
+	up.AddPrompt(mcp.NewPrompt("setup", mcp.WithPromptDescription("mentions "+both)),
+		func(context.Context, mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			return mcp.NewGetPromptResult("setup "+canary, []mcp.PromptMessage{
+				mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent("the key is "+both)),
+			}), nil
+		})
+	srv := mcptest.Streamable(up)
+	t.Cleanup(srv.Close)
+	t.Setenv("LEAKY_KEY", canary)
+	h := start(t, fmt.Sprintf("servers:\n  leaky:\n    url: %s/mcp\n    headers:\n      Authorization: Bearer ${env:LEAKY_KEY}\n    tools: {read_only: [pay]}\n", srv.URL))
+
+	for _, req := range []struct {
+		method string
+		params map[string]any
+		want   string // what must still be there, scrubbed
+	}{
+		{"initialize", map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{},
+			"clientInfo": map[string]any{"name": "t", "version": "1"}}, "Use key"},
+		{"tools/list", nil, "Pays with"},
+		{"tools/call", map[string]any{"name": "pay", "arguments": map[string]any{}}, "paid with"},
+		{"resources/list", nil, "holds"},
+		{"resources/templates/list", nil, "template"},
+		{"resources/read", map[string]any{"uri": "config://key"}, "key="},
+		{"prompts/list", nil, "mentions"},
+		{"prompts/get", map[string]any{"name": "setup"}, "the key is"},
+	} {
+		body := map[string]any{"jsonrpc": "2.0", "id": 1, "method": req.method}
+		if req.params != nil {
+			body["params"] = req.params
+		}
+		_, raw := h.post("leaky", mustMarshal(t, body))
+		got := string(raw)
+		if !strings.Contains(got, req.want) || !strings.Contains(got, "[REDACTED:leaky.Authorization]") {
+			t.Errorf("%s: answer %s; want %q with the credential redacted", req.method, got, req.want)
+		}
+		if strings.Contains(got, canary) || strings.Contains(got, b64) {
+			t.Errorf("%s: the credential reached the client: %s", req.method, got)
+		}
+	}
+}
+
+func mustMarshal(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
