@@ -14,6 +14,7 @@ import (
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/policy"
 )
 
 const auditUsage = "audit tail [-f] [--server S] [--tool T] [--decision D] [--client C] [-n N] | audit show CALL_ID | " +
@@ -43,6 +44,11 @@ func runAudit(ctx context.Context, e env, args []string) error {
 	cfg, err := f.load()
 	if err != nil {
 		return err
+	}
+	switch *decision {
+	case "", policy.Allow, policy.Deny, policy.Approve:
+	default:
+		return fmt.Errorf("%w: --decision must be allow, deny or approve, not %q", errUsage, *decision)
 	}
 	filter := audit.Filter{Server: *server, Tool: *tool, Decision: *decision, Client: *client}
 	if filter.Since, err = parseWhen(*since); err != nil {

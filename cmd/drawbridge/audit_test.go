@@ -47,6 +47,11 @@ func TestAuditCommands(t *testing.T) {
 		t.Fatalf("audit tail --decision approve = %d %q", code, out)
 	}
 
+	// A filter value that can match nothing is a usage error, not silence.
+	if code, _, errOut := cli(t, "", "audit", "tail", "--decision", "maybe", "-c", cfg); code != 2 || !strings.Contains(errOut, "--decision must be allow, deny or approve") {
+		t.Fatalf("audit tail --decision maybe = %d %q", code, errOut)
+	}
+
 	code, out, _ = cli(t, "", "audit", "export", "--format", "jsonl", "-c", cfg)
 	var calls []audit.Call
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
