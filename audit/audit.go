@@ -14,6 +14,7 @@ const (
 	KindCompleted = "completed" // its outcome
 	KindRejected  = "rejected"  // a request refused before any decision (unauthenticated, malformed)
 	KindListed    = "listed"    // a tools/list
+	KindBridged   = "bridged"   // a resources/*, prompts/* or completion request, passed on undecided
 	KindApproval  = "approval"  // an approval created, approved, denied, expired, or a grant used
 )
 

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/audit"
 )
 
 // Protocol versions Drawbridge serves downstream, newest first.
@@ -70,7 +73,29 @@ func (s *Server) dispatch(ctx context.Context, u *Upstream, m *message) (json.Ra
 	if !info.has(capability) {
 		return nil, &rpcError{Code: codeMethodNotFound, Message: fmt.Sprintf("server %q does not offer %s", u.cfg.Label, capability), status: http.StatusNotFound}
 	}
-	return u.Call(ctx, m.Method, stripMeta(m.Params))
+	return s.bridge(ctx, u, m)
+}
+
+// bridge passes a resources/*, prompts/* or completion request on, and
+// records it with what it asked and what came back: no decision governs
+// it, but the ledger still answers "what did the model read".
+func (s *Server) bridge(ctx context.Context, u *Upstream, m *message) (json.RawMessage, error) {
+	ev := s.event(ctx, audit.KindBridged, u, m.Method)
+	begin := time.Now()
+	params := stripMeta(m.Params)
+	ev.Arguments = s.redact.Arguments(mustJSON(params))
+	res, err := u.Call(ctx, m.Method, params)
+	ev.DurationMS = audit.Millis(time.Since(begin))
+	if err != nil {
+		ev.Status, ev.Error = audit.StatusUpstreamError, s.redact.Text(err.Error())
+		if errors.Is(ctx.Err(), context.Canceled) {
+			ev.Status = audit.StatusCancelled
+		}
+	} else {
+		ev.Status, ev.Result = audit.StatusOK, s.redact.Result(res)
+	}
+	s.finish(ev)
+	return res, err
 }
 
 // stripMeta removes _meta from params: it carries the downstream client's
