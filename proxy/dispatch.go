@@ -87,10 +87,7 @@ func (s *Server) bridge(ctx context.Context, u *Upstream, m *message) (json.RawM
 	res, err := u.Call(ctx, m.Method, params)
 	ev.DurationMS = audit.Millis(time.Since(begin))
 	if err != nil {
-		ev.Status, ev.Error = audit.StatusUpstreamError, s.redact.Text(err.Error())
-		if errors.Is(ctx.Err(), context.Canceled) {
-			ev.Status = audit.StatusCancelled
-		}
+		ev.Status, ev.Error = failureStatus(ctx, err), s.redact.Text(err.Error())
 	} else {
 		ev.Status, ev.Result = audit.StatusOK, s.redact.Result(res)
 	}

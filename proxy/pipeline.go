@@ -277,18 +277,25 @@ func (s *Server) completion(c *call, sent time.Time) *audit.Event {
 		UpstreamMS: audit.Millis(now.Sub(sent)), DurationMS: audit.Millis(now.Sub(c.begin))}
 }
 
+// failureStatus is the ledger status of a request the upstream did not
+// answer: the client went away, the upstream's time ran out, or it failed.
+func failureStatus(ctx context.Context, err error) string {
+	var ue *UpstreamError
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return audit.StatusCancelled
+	case errors.As(err, &ue) && strings.HasPrefix(ue.Cause, "no answer within"):
+		return audit.StatusTimeout
+	}
+	return audit.StatusUpstreamError
+}
+
 // upstreamFailed answers and records a call the upstream could not serve.
 // done is the completed event when the call had been sent.
 func (s *Server) upstreamFailed(ctx context.Context, c *call, err error, done ...*audit.Event) (json.RawMessage, error) {
 	var ue *UpstreamError
 	var re *rpcError
-	status := audit.StatusUpstreamError
-	switch {
-	case errors.Is(ctx.Err(), context.Canceled):
-		status = audit.StatusCancelled
-	case errors.As(err, &ue) && strings.HasPrefix(ue.Cause, "no answer within"):
-		status = audit.StatusTimeout
-	}
+	status := failureStatus(ctx, err)
 	ev := c.ev
 	if len(done) > 0 {
 		ev = done[0]
