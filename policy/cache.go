@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"sync"
@@ -22,26 +21,18 @@ import (
 // the leak findings, input as a whole or input[x] is evaluated every time.
 // The cache belongs to one compiled generation, so a reload starts empty.
 
-// keyFields are the input fields a cacheable decision may depend on, each
-// with the parts of it a key is built from.
-var keyFields = map[string]func(in *Input, sub string) string{
-	"method": func(in *Input, _ string) string { return in.Method },
-	"server": func(in *Input, _ string) string { return in.Server },
-	"client": func(in *Input, sub string) string {
-		switch sub {
-		case "name":
-			return in.Client.Name
-		case "address":
-			return in.Client.Address
-		}
-		return string(appendKey(nil, in.Client.Name, in.Client.Address))
-	},
-	"tool": func(in *Input, sub string) string {
-		if sub == "name" {
-			return in.Tool.Name
-		}
-		return in.Tool.key()
-	},
+// keyParts are the input paths a cacheable decision may read, each with
+// the key part it contributes. A reference into a field below one of these
+// paths (input.tool.annotations.readOnlyHint) reads its nearest listed
+// ancestor (input.tool: the whole definition).
+var keyParts = map[string]func(in *Input) string{
+	"method":         func(in *Input) string { return in.Method },
+	"server":         func(in *Input) string { return in.Server },
+	"client":         func(in *Input) string { return string(appendKey(nil, in.Client.Name, in.Client.Address)) },
+	"client.name":    func(in *Input) string { return in.Client.Name },
+	"client.address": func(in *Input) string { return in.Client.Address },
+	"tool":           func(in *Input) string { return in.Tool.key() },
+	"tool.name":      func(in *Input) string { return in.Tool.Name },
 }
 
 // maxCachedDecisions bounds a generation's cache; when full it starts over.
@@ -49,17 +40,15 @@ const maxCachedDecisions = 4096
 
 // decisionCache is nil for a policy whose decisions cannot be cached.
 type decisionCache struct {
-	fields []keyField // what the key is made of, in a fixed order
-	mu     sync.Mutex
-	m      map[string]Decision
+	paths []string // keyParts the key is made of, sorted
+	mu    sync.Mutex
+	m     map[string]Decision
 }
 
-type keyField struct{ field, sub string }
-
 // newDecisionCache reads c's rules and returns a cache for them, or nil
-// when a decision may depend on more than keyFields.
+// when a decision may depend on more than keyParts.
 func newDecisionCache(c *ast.Compiler) *decisionCache {
-	used := map[keyField]bool{}
+	used := map[string]bool{}
 	cacheable := true
 	var inputRefs, inputVars int
 	for _, m := range c.Modules {
@@ -72,9 +61,9 @@ func newDecisionCache(c *ast.Compiler) *decisionCache {
 			case ast.Ref:
 				if v.HasPrefix(ast.InputRootRef) {
 					inputRefs++
-					kf, ok := refKey(v)
+					path, ok := keyPath(v)
 					cacheable = cacheable && ok
-					used[kf] = true
+					used[path] = true
 				}
 			case ast.Call:
 				op, ok := v[0].Value.(ast.Ref)
@@ -95,41 +84,34 @@ func newDecisionCache(c *ast.Compiler) *decisionCache {
 		return nil
 	}
 	dc := &decisionCache{m: map[string]Decision{}}
-	for kf := range used {
-		if used[keyField{field: kf.field}] && kf.sub != "" {
+	for path := range used {
+		if parent, _, nested := strings.Cut(path, "."); nested && used[parent] {
 			continue // the whole field is in the key already
 		}
-		dc.fields = append(dc.fields, kf)
+		dc.paths = append(dc.paths, path)
 	}
-	// A fixed order, so equal inputs make equal keys.
-	slices.SortFunc(dc.fields, func(a, b keyField) int {
-		return cmp.Or(strings.Compare(a.field, b.field), strings.Compare(a.sub, b.sub))
-	})
+	slices.Sort(dc.paths) // a fixed order, so equal inputs make equal keys
 	return dc
 }
 
-// refKey says which key field a reference to input reads: input.F or
-// input.F.S with F in keyFields and constant strings F and S.
-func refKey(r ast.Ref) (keyField, bool) {
+// keyPath says which of keyParts a reference to input reads: input.F.S
+// when that is listed, else input.F when that is, with F and S constant
+// strings.
+func keyPath(r ast.Ref) (string, bool) {
 	if len(r) < 2 {
-		return keyField{}, false
+		return "", false
 	}
 	f, ok := r[1].Value.(ast.String)
-	if !ok || keyFields[string(f)] == nil {
-		return keyField{}, false
+	if !ok || keyParts[string(f)] == nil {
+		return "", false
 	}
-	kf := keyField{field: string(f)}
 	if len(r) > 2 {
-		if s, ok := r[2].Value.(ast.String); ok && narrows[kf.field+"."+string(s)] {
-			kf.sub = string(s)
+		if s, ok := r[2].Value.(ast.String); ok && keyParts[string(f)+"."+string(s)] != nil {
+			return string(f) + "." + string(s), true
 		}
 	}
-	return kf, true
+	return string(f), true
 }
-
-// narrows are the parts of a key field a key may be narrowed to; any other
-// part of it keys on the whole field.
-var narrows = map[string]bool{"tool.name": true, "client.name": true, "client.address": true}
 
 // deterministic is false for a call whose result may change between two
 // evaluations with the same input (time, randomness, the network).
@@ -143,8 +125,8 @@ func deterministic(op ast.Ref) bool {
 // key builds the cache key of in.
 func (dc *decisionCache) key(in *Input) string {
 	var b []byte
-	for _, kf := range dc.fields {
-		b = appendKey(b, keyFields[kf.field](in, kf.sub))
+	for _, path := range dc.paths {
+		b = appendKey(b, keyParts[path](in))
 	}
 	return string(b)
 }

@@ -3,7 +3,6 @@ package policy
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -160,11 +159,7 @@ func fieldNames(dc *decisionCache) []string {
 	if dc == nil {
 		return nil
 	}
-	out := []string{}
-	for _, kf := range dc.fields {
-		out = append(out, kf.field+map[bool]string{true: "." + kf.sub}[kf.sub != ""])
-	}
-	return out
+	return append([]string{}, dc.paths...)
 }
 
 func newEngine(t *testing.T, files map[string]string) *Engine {
@@ -177,7 +172,7 @@ func newEngine(t *testing.T, files map[string]string) *Engine {
 	}
 	e, err := New(context.Background(), Options{Dir: dir})
 	if err != nil {
-		t.Fatal(fmt.Errorf("policy: %w", err))
+		t.Fatalf("policy: %v", err)
 	}
 	return e
 }
