@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,7 +29,7 @@ func TestLeakGuardEveryAnswer(t *testing.T) {
 
 	for _, req := range []struct {
 		method string
-		params map[string]any
+		params any
 		want   string // what must still be there, scrubbed
 	}{
 		{"initialize", map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{},
@@ -40,12 +42,11 @@ func TestLeakGuardEveryAnswer(t *testing.T) {
 		{"prompts/list", nil, "mentions"},
 		{"prompts/get", map[string]any{"name": "setup"}, "the key is"},
 	} {
-		body := map[string]any{"jsonrpc": "2.0", "id": 1, "method": req.method}
-		if req.params != nil {
-			body["params"] = req.params
+		r := h.rpc("leaky", req.method, req.params)
+		got := string(r.Result)
+		if r.Error != nil {
+			got += r.Error.Message
 		}
-		_, raw := h.post("leaky", mustMarshal(t, body))
-		got := string(raw)
 		if !strings.Contains(got, req.want) || !strings.Contains(got, "[REDACTED:leaky.Authorization]") {
 			t.Errorf("%s: answer %s; want %q with the credential redacted", req.method, got, req.want)
 		}
@@ -53,15 +54,6 @@ func TestLeakGuardEveryAnswer(t *testing.T) {
 			t.Errorf("%s: the credential reached the client: %s", req.method, got)
 		}
 	}
-}
-
-func mustMarshal(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // leakyConfig serves an upstream that reflects its own credential (plain
@@ -112,11 +104,11 @@ func TestBridgedRequestsRecorded(t *testing.T) {
 	}
 	read, ok := got[`resources/read {"uri":"config://key"}`]
 	if !ok || read.Status != "ok" || read.Server != "leaky" || read.Decision != "" || !strings.Contains(read.Result, "key=") {
-		t.Errorf("resources/read row = %+v (rows: %v)", read, keys(got))
+		t.Errorf("resources/read row = %+v (rows: %v)", read, slices.Collect(maps.Keys(got)))
 	}
 	prompt, ok := got[`prompts/get {"arguments":{"password":"[REDACTED]"},"name":"setup"}`]
 	if !ok || prompt.Status != "ok" || !strings.Contains(prompt.Result, "the key is") {
-		t.Errorf("prompts/get row = %+v (rows: %v)", prompt, keys(got))
+		t.Errorf("prompts/get row = %+v (rows: %v)", prompt, slices.Collect(maps.Keys(got)))
 	}
 	missing, ok := got[`resources/read {"uri":"other://missing"}`]
 	if !ok || missing.Status != "upstream_error" || missing.Error == "" {
@@ -127,12 +119,4 @@ func TestBridgedRequestsRecorded(t *testing.T) {
 			t.Errorf("a secret reached the ledger: %s", b)
 		}
 	}
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
