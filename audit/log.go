@@ -53,11 +53,9 @@ type Log struct {
 	done     chan struct{}
 
 	// The writer's state; only the writer goroutine touches these.
-	seq   int64
-	head  string
-	args  []any               // one INSERT's arguments, reused
-	named []driver.NamedValue // the same, as the driver takes them
-	buf   []byte              // hashing scratch, reused
+	seq  int64
+	head string
+	row  row // one INSERT's arguments and the hashing scratch, reused
 
 	mu      sync.Mutex
 	lastErr error // the last batch's failure, nil once one succeeds
@@ -93,7 +91,7 @@ func (l *Log) stmtFor(ctx context.Context, w writer, n int) (driver.StmtExecCont
 	if st, ok := l.stmts[n]; ok {
 		return st, nil
 	}
-	row := "(?" + strings.Repeat(", ?", 25) + ")"
+	row := "(?" + strings.Repeat(", ?", columnCount-1) + ")"
 	st, err := w.PrepareContext(ctx, insertSQL+row+strings.Repeat(", "+row, n-1))
 	if err != nil {
 		return nil, fmt.Errorf("prepare audit insert: %w", err)
@@ -359,30 +357,22 @@ func (l *Log) commitOn(w writer, batch []*pending) error {
 	if _, err := w.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	args, buf := l.args[:0], l.buf
-	defer func() {
-		clear(args[:cap(args)]) // no value of the batch is kept past it
-		l.args, l.buf = args[:0], buf
-	}()
+	r := &l.row
+	defer func() { clear(r.named[:cap(r.named)]) }() // no value of the batch is kept past it
 	for start := 0; start < len(batch); start += rowsPerInsert {
 		chunk := batch[start:min(start+rowsPerInsert, len(batch))]
-		args = args[:0]
+		r.named, r.ord = r.named[:0], 0
 		for _, p := range chunk {
 			e := p.ev
 			seq++
 			e.Seq = seq
-			args, buf = e.seal(head, args, buf)
+			e.seal(head, r)
 			head = e.Hash
-		}
-		l.named = l.named[:0]
-		for i, a := range args {
-			l.named = append(l.named, driver.NamedValue{Ordinal: i + 1, Value: a})
 		}
 		st, err := l.stmtFor(ctx, w, len(chunk))
 		if err == nil {
-			_, err = st.ExecContext(ctx, l.named)
+			_, err = st.ExecContext(ctx, r.named)
 		}
-		clear(l.named)
 		if err != nil {
 			l.rollback(w)
 			return fmt.Errorf("insert: %w", err)
@@ -400,28 +390,6 @@ func (l *Log) rollback(w writer) {
 	if _, err := w.ExecContext(context.Background(), "ROLLBACK", nil); err != nil {
 		l.log.Warn("audit rollback", "err", err)
 	}
-}
-
-// appendValues appends every column but hash, in insertSQL's order; empty
-// strings and nil numbers are NULL.
-func (e *Event) appendValues(dst []any) []any {
-	str := func(s string) any {
-		if s == "" {
-			return nil
-		}
-		return s
-	}
-	num := func(p *int64) any {
-		if p == nil {
-			return nil
-		}
-		return *p
-	}
-	return append(dst, e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.Kind, str(e.CallID), str(e.RequestID),
-		str(e.Client), str(e.Server), str(e.Method), str(e.Tool), str(string(e.Arguments)), str(e.Decision),
-		str(e.Reason), str(e.PolicyMode), num(e.PolicyUS), str(e.ApprovalID), str(e.ApprovedBy), str(e.Status),
-		str(e.Error), str(e.Result), num(e.UpstreamMS), num(e.DurationMS), str(e.ProtocolVersion),
-		str(e.SessionID), str(e.RemoteAddr), e.PrevHash)
 }
 
 // Check reports the writer's health for /readyz.

@@ -246,3 +246,32 @@ func BenchmarkWriter(b *testing.B) {
 		}
 	}
 }
+
+// TestEmptyColumnsAreNULL: a column an event leaves empty is NULL in the
+// row, also when the insert statement last carried a value there (only
+// non-empty columns are bound), in one batch and across batches.
+func TestEmptyColumnsAreNULL(t *testing.T) {
+	l, path := openLog(t, "normal")
+	full := decided(1)
+	full.Result, full.Status, full.UpstreamMS = `{"content":[]}`, audit.StatusOK, audit.Millis(time.Millisecond)
+	sparse := func() *audit.Event { return &audit.Event{Kind: audit.KindCompleted, CallID: "call_1"} }
+	for _, batch := range [][]*audit.Event{{full}, {sparse()}, {full, sparse()}} {
+		for _, e := range batch {
+			c := *e
+			l.Enqueue(&c)
+		}
+		if err := l.Record(context.Background(), decided(2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	out, err := sqlite(t, path, `SELECT count(*) FROM events WHERE kind = 'completed' AND call_id = 'call_1' AND client IS NULL
+		AND server IS NULL AND tool IS NULL AND arguments IS NULL AND decision IS NULL AND policy_us IS NULL
+		AND result IS NULL AND status IS NULL AND upstream_ms IS NULL; SELECT count(*) FROM events WHERE result IS NOT NULL`)
+	if err != nil || out != "2\n2" {
+		t.Fatalf("sparse rows with NULL columns, rows with a result: %q (%v), want 2 and 2", out, err)
+	}
+	if v := verify(t, path); v.Problem != "" || v.Events != 7 {
+		t.Fatalf("Verify = %+v, want 7 events and no problem", v)
+	}
+}
