@@ -354,8 +354,14 @@ func (l *Log) commit(batch []*pending) error {
 func (l *Log) commitOn(w writer, batch []*pending) error {
 	ctx := context.Background()
 	seq, head := l.seq, l.head
-	if _, err := w.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
-		return fmt.Errorf("begin: %w", err)
+	// A batch that fits one statement commits with it (autocommit): no
+	// BEGIN and COMMIT to parse and run, one call into SQLite. Measured in
+	// the proxy under load, that is 12 µs of the writer's ~180 µs a commit.
+	tx := len(batch) > rowsPerInsert
+	if tx {
+		if _, err := w.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
 	}
 	r := &l.row
 	defer func() { clear(r.named[:cap(r.named)]) }() // no value of the batch is kept past it
@@ -374,13 +380,17 @@ func (l *Log) commitOn(w writer, batch []*pending) error {
 			_, err = st.ExecContext(ctx, r.named)
 		}
 		if err != nil {
-			l.rollback(w)
+			if tx {
+				l.rollback(w)
+			}
 			return fmt.Errorf("insert: %w", err)
 		}
 	}
-	if _, err := w.ExecContext(ctx, "COMMIT", nil); err != nil {
-		l.rollback(w)
-		return fmt.Errorf("commit: %w", err)
+	if tx {
+		if _, err := w.ExecContext(ctx, "COMMIT", nil); err != nil {
+			l.rollback(w)
+			return fmt.Errorf("commit: %w", err)
+		}
 	}
 	l.seq, l.head = seq, head
 	return nil
