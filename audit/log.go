@@ -130,7 +130,7 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		return nil, err
 	}
 	go l.write()
-	go l.checkpoint()
+	go l.checkpoint(checkpointEvery)
 	return l, nil
 }
 
@@ -142,8 +142,8 @@ var checkpointEvery = time.Second
 // the writer finish the job (finishCheckpoint). Each pass copies what the
 // writer added during the one before, fsyncs included; passes repeat until
 // one is quick, so what is left for the writer is a millisecond's worth.
-func (l *Log) checkpoint() {
-	tick := time.NewTicker(checkpointEvery)
+func (l *Log) checkpoint(every time.Duration) {
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
