@@ -105,23 +105,22 @@ func (e *Event) columns(r *row) {
 const columnCount = 26
 
 // seal chains e to prev: it sets PrevHash and Hash and appends the row's
-// non-NULL insert arguments to r.named, numbered from r.ord. r.canon is
-// scratch space.
+// non-NULL insert arguments to r.named, numbered from r.ord.
 func (e *Event) seal(prev string, r *row) {
-	e.PrevHash = prev
-	r.canon, r.bind = append(r.canon[:0], prev...), true
-	e.columns(r)
-	sum := sha256.Sum256(r.canon)
-	e.Hash = hex.EncodeToString(sum[:])
+	e.PrevHash, r.bind = prev, true
+	e.Hash = e.contentHash(r)
 	r.must(e.Hash)
 }
 
 // computeHash is the hash e's content and PrevHash call for: what verify
-// compares with the stored one. It is hex(sha256(prev_hash || canonical
-// content)).
-func (e *Event) computeHash() string {
-	r := row{canon: []byte(e.PrevHash)}
-	e.columns(&r)
+// compares with the stored one.
+func (e *Event) computeHash() string { return e.contentHash(&row{}) }
+
+// contentHash is hex(sha256(prev_hash || canonical content)), encoding e's
+// columns into r on the way (r.canon is scratch space).
+func (e *Event) contentHash(r *row) string {
+	r.canon = append(r.canon[:0], e.PrevHash...)
+	e.columns(r)
 	sum := sha256.Sum256(r.canon)
 	return hex.EncodeToString(sum[:])
 }

@@ -188,8 +188,9 @@ func (l *Log) prepare(ctx context.Context) error {
 		return fmt.Errorf("read audit chain head: %w", err)
 	}
 	// Checkpoints (copying the WAL into the database file, with an fsync)
-	// are taken off the writer: SQLite's automatic ones ran inside commits
-	// and stalled every waiting call for their duration.
+	// are mostly taken off the writer (see checkpoint): SQLite's automatic
+	// ones ran inside commits and stalled every waiting call for their
+	// duration.
 	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
 		return fmt.Errorf("audit writer: %w", err)
 	}
