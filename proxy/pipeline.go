@@ -58,7 +58,10 @@ import (
 //     resources, prompts and completions pass the same guard.
 //  8. output guard               terminal escapes and control characters
 //     stripped from text, results over max_output_bytes cut with a marker:
-//     what the model and a terminal will read.
+//     what the model and a terminal will read. The leak guard scans through
+//     what this strips (and through escapes and encodings), and scrubs again
+//     whatever this stage changed, so the ledger records exactly what was
+//     sent.
 //  9. output rule                data.drawbridge.output may withhold a result
 //     (prompt injection, data that must not reach the model).
 // 10. audit "completed"          the outcome, redacted and cut to size.
@@ -200,8 +203,11 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 
 	// 7. scrub: done by u.Call, as the answer arrived.
 
-	// 8. output guard
-	res, _ = guardOutput(res, u.cfg.MaxOutputBytes)
+	// 8. output guard, then the scrub again over what it changed: nothing
+	// it normalizes can assemble a secret the client would read.
+	if guarded, changed := guardOutput(res, u.cfg.MaxOutputBytes); changed {
+		res = s.scrub.Bytes(guarded)
+	}
 
 	// 9. output rule
 	if od, err := s.decideOutput(ctx, c, res); od.Action == policy.Deny && !s.shadow() {

@@ -6,12 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/secrets"
 	"github.com/drawbridge-mcp/drawbridge/state"
 )
 
@@ -141,22 +141,10 @@ func (s *Server) quarantined(ctx context.Context, u *Upstream, t *Tool) string {
 	return ""
 }
 
-// ansiRE matches terminal escape sequences: CSI (ESC [ … final), OSC
-// (ESC ] … BEL or ESC \), and two-byte escapes.
-var ansiRE = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]`)
-
 // cleanText removes escape sequences and control characters but newline
-// and tab.
-func cleanText(s string) (string, bool) {
-	out := ansiRE.ReplaceAllString(s, "")
-	clean := strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || (r >= 0x20 && r != 0x7f && (r < 0x80 || r > 0x9f)) {
-			return r
-		}
-		return -1
-	}, out)
-	return clean, clean != s
-}
+// and tab: the leak guard's own definition, so what it scanned through is
+// exactly what is dropped here.
+func cleanText(s string) (string, bool) { return secrets.StripControls(s) }
 
 // guardOutput strips control characters from a result's text content and
 // cuts a result over max bytes, saying so. A result it does not change is

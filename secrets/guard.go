@@ -3,8 +3,6 @@ package secrets
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"net/url"
 	"sort"
 	"strings"
 )
@@ -19,10 +17,14 @@ type Named struct {
 	Value Secret
 }
 
-// Guard finds secrets in text, in the forms they leak in: plain, base64,
-// base64url (padded or not), hex (either case), URL- and JSON-escaped. It is
-// an Aho–Corasick automaton over all those forms, so a scan is linear in the
-// text whatever the number of secrets. A Guard is immutable; build a new one
+// Guard finds secrets in text, in the forms they leak in: plain, base64 and
+// base64url (at any alignment, padded or not), hex (any mix of cases), URL-
+// encoded (any characters, either case) and backslash-escaped as JSON and
+// JavaScript write it (any characters, nested up to three levels), with
+// control and invisible characters between the letters or not. The forms
+// are an Aho–Corasick automaton, so a scan is linear in the text whatever
+// the number of secrets; the decoded views (view.go) are built only when
+// the text holds what they decode. A Guard is immutable; build a new one
 // when the secrets change.
 type Guard struct {
 	nodes []acNode
@@ -44,25 +46,44 @@ type acNode struct {
 	dict int32 // nearest node on the fail chain with an output, -1 if none
 }
 
-// forms are the encodings a value is looked for in.
+// forms are the encodings a value is looked for in, beyond what the views
+// decode (escapes, percent-encoding, mixed-case hex): plain, hex in either
+// case, and base64 and base64url at each of the three alignments a value
+// can have inside a longer encoded text. At an alignment only the
+// characters that the value's own bits decide are kept, so a value is found
+// wherever it stands in an encoded blob, padded or not.
 func forms(v string) []string {
 	b := []byte(v)
-	js, _ := json.Marshal(v)
-	all := []string{v,
-		base64.StdEncoding.EncodeToString(b), base64.RawStdEncoding.EncodeToString(b),
-		base64.URLEncoding.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b),
-		hex.EncodeToString(b), strings.ToUpper(hex.EncodeToString(b)),
-		url.QueryEscape(v), url.PathEscape(v), string(js[1 : len(js)-1]),
+	all := []string{v, hex.EncodeToString(b), strings.ToUpper(hex.EncodeToString(b))}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		// Whole, padded or not, so a value encoded alone leaves nothing.
+		all = append(all, enc.EncodeToString(b), enc.WithPadding(base64.NoPadding).EncodeToString(b))
+		for k := 0; k < 3; k++ {
+			all = append(all, aligned(enc, b, k))
+		}
 	}
 	seen := map[string]bool{}
 	out := all[:0]
 	for _, f := range all {
-		if !seen[f] {
+		if f != "" && !seen[f] {
 			seen[f] = true
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// aligned is the part of b's encoding that b alone decides when k bytes of
+// something else come before it: the characters whose six bits all fall
+// inside b.
+func aligned(enc *base64.Encoding, b []byte, k int) string {
+	full := enc.EncodeToString(append(make([]byte, k), b...))
+	first := (8*k + 5) / 6         // ceil(8k/6)
+	last := (8*(k+len(b)) - 6) / 6 // the last character wholly inside b
+	if last < first {
+		return ""
+	}
+	return full[first : last+1]
 }
 
 // NewGuard builds a guard for secrets. Values shorter than MinGuarded are
@@ -140,12 +161,25 @@ type match struct {
 	name       string
 }
 
-// matches lists every occurrence of every form, in one pass.
+// matches lists every occurrence of every form in text and in each of its
+// views, as spans of text, in one pass a view.
 func (g *Guard) matches(text string) []match {
 	if g == nil || len(g.pats) == 0 {
 		return nil
 	}
 	var out []match
+	for _, v := range views(text) {
+		n := len(out)
+		out = g.scan(v.text, out)
+		for i := n; i < len(out); i++ {
+			out[i].start, out[i].end = v.span(out[i].start, out[i].end)
+		}
+	}
+	return out
+}
+
+// scan appends the occurrences of every form in text.
+func (g *Guard) scan(text string, out []match) []match {
 	cur := int32(0)
 	for i := 0; i < len(text); i++ {
 		c := text[i]
@@ -180,7 +214,9 @@ func (g *Guard) Redact(text string) string {
 	return g.replace(text, g.matches(text))
 }
 
-// replace substitutes the matches found in text.
+// replace substitutes the matches found in text. Overlapping matches (two
+// secrets sharing letters, or one found in two views) are redacted as one
+// span, so no part of either survives.
 func (g *Guard) replace(text string, ms []match) string {
 	if len(ms) == 0 {
 		return text
@@ -194,9 +230,10 @@ func (g *Guard) replace(text string, ms []match) string {
 	var b strings.Builder
 	b.Grow(len(text))
 	pos := 0
-	for _, m := range ms {
-		if m.start < pos {
-			continue // overlaps one already replaced
+	for i := 0; i < len(ms); {
+		m := ms[i]
+		for i++; i < len(ms) && ms[i].start < m.end; i++ {
+			m.end = max(m.end, ms[i].end)
 		}
 		b.WriteString(text[pos:m.start])
 		b.WriteString("[REDACTED:" + m.name + "]")
