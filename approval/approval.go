@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drawbridge-mcp/drawbridge/internal/ijson"
 	"github.com/drawbridge-mcp/drawbridge/state"
 )
 
@@ -107,13 +108,16 @@ func (b *Broker) expire(ctx context.Context, all bool) {
 	}
 }
 
-// ArgsHash is the canonical hash a grant matches arguments by.
+// ArgsHash is the hash a grant matches arguments by: of their canonical
+// form (RFC 8785 key order and strings, numbers as exact decimals), so two
+// argument sets share a grant exactly when they are the same JSON value.
+// Arguments that do not parse strictly hash their bytes, apart from every
+// canonical form.
 func ArgsHash(args json.RawMessage) string {
-	var v any
-	if json.Unmarshal(args, &v) != nil {
-		v = string(args)
+	b := append([]byte("raw:"), args...)
+	if v, err := ijson.Parse(args); err == nil {
+		b = v.AppendCanonical(nil)
 	}
-	b, _ := json.Marshal(v) // sorted keys, no insignificant space
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -30,10 +30,16 @@ import (
 //
 // tools/call:
 //  1. parse params               a call without a tool name or with
-//     non-object arguments is refused before anything else looks at it.
+//     non-object arguments is refused before anything else looks at it, and
+//     so are arguments readers could take two ways (repeated keys, keys
+//     differing only in case, numbers a double does not hold): from here on
+//     the upstream, the policy, the ledger and the approver get one
+//     re-encoded reading (arguments.go).
 //  2. resolve the tool           against the catalog (refreshed once on a
 //     miss): an unknown tool is refused with close names, and later stages
-//     get the upstream's own definition.
+//     get the upstream's own definition. An argument whose key differs only
+//     in case from a parameter of its input schema is refused: a
+//     case-insensitive upstream would bind it where the policy saw nothing.
 //  3. config allow/deny          enforced on the call itself, because clients
 //     cache lists and may call what they were never shown.
 //  3b. pin check                 a quarantined tool is refused, with how to
@@ -132,13 +138,14 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 		return nil, s.badRequest(c, params, errorf(codeInvalidParams, `tools/call needs params {"name": string, "arguments": object}`))
 	}
 	c.ev.Tool = p.Name
-	if len(p.Arguments) > 0 && p.Arguments[0] != '{' && string(p.Arguments) != "null" {
-		return nil, s.badRequest(c, p.Arguments, errorf(codeInvalidParams, `tools/call "arguments" must be an object`))
+	if len(p.Arguments) == 0 || string(p.Arguments) == "null" {
+		p.Arguments = json.RawMessage(`{}`)
 	}
-	c.args = p.Arguments
-	if len(c.args) == 0 || string(c.args) == "null" {
-		c.args = json.RawMessage(`{}`)
+	args, err := canonicalArgs(p.Arguments, nil)
+	if err != nil {
+		return nil, s.badRequest(c, p.Arguments, errorf(codeInvalidParams, "tools/call arguments refused: %v", err))
 	}
+	c.args = args
 	c.ev.Arguments = s.redact.Arguments(c.args)
 	if p.Meta != nil && p.Meta.ProgressToken != nil {
 		c.meta = &struct{ ProgressToken json.RawMessage }{p.Meta.ProgressToken}
@@ -153,6 +160,9 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 		return s.refuse(ctx, c, audit.StatusBadRequest, "", "", s.unknownTool(ctx, u, p.Name))
 	}
 	c.tool = tool
+	if _, err := canonicalArgs(c.args, tool.InputSchema); err != nil {
+		return nil, s.badRequest(c, c.args, errorf(codeInvalidParams, "tools/call arguments refused: %v", err))
+	}
 
 	// 3. config allow/deny
 	if why := filtered(u.cfg.Tools, tool.Name); why != "" {

@@ -14,16 +14,22 @@ default configured := {}
 
 configured := data.fs
 
-# Every path the call names, whether one string or a list of them.
+# Every path the call names, whether one string or a list of them. Keys
+# match whatever their case: an upstream that binds "Path" to path reads it.
+path_values contains v if {
+	some key, v in input.arguments
+	lower(key) in {lower(k) | some k in settings.path_keys}
+}
+
 paths contains p if {
-	some key in settings.path_keys
-	p := input.arguments[key]
+	some p in path_values
 	is_string(p)
 }
 
 paths contains p if {
-	some key in settings.path_keys
-	some p in input.arguments[key]
+	some v in path_values
+	not is_string(v)
+	some p in v
 }
 
 violations contains sprintf("%v is not a string", [p]) if {

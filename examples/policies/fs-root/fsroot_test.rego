@@ -63,3 +63,13 @@ test_non_string_path_denied if {
 test_root_from_data if {
 	drawbridge.decision.action == "allow" with input as read("/home/me/notes.md") with data.fs as {"root": "/home/me"}
 }
+
+test_case_variant_key_denied if {
+	d := drawbridge.decision with input as {"method": "tools/call", "tool": {"name": "read_file"}, "arguments": {"Path": "/etc/passwd"}}
+	d.action == "deny"
+	contains(d.reason, "/etc/passwd")
+}
+
+test_case_variant_list_denied if {
+	drawbridge.decision.action == "deny" with input as {"method": "tools/call", "tool": {"name": "read_multiple_files"}, "arguments": {"PATHS": ["/srv/share/a", "/etc/shadow"]}}
+}

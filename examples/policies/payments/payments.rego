@@ -18,7 +18,21 @@ configured := data.payments
 
 amount := input.arguments.amount
 
-decision := {"action": "deny", "reason": sprintf("amount %v is missing or not a positive number", [object.get(input.arguments, "amount", null)])} if {
+# Keys that a case-insensitive upstream would read as the amount. Drawbridge
+# refuses keys that differ only in case from each other or from the tool's
+# schema; this rule also holds where an upstream's schema does not name
+# "amount" at all.
+amount_aliases contains key if {
+	some key, _ in input.arguments
+	lower(key) == "amount"
+	key != "amount"
+}
+
+decision := {"action": "deny", "reason": sprintf("argument %v: write the amount as \"amount\"", [concat(", ", amount_aliases)])} if {
+	input.method == "tools/call"
+	input.tool.name in money_tools
+	count(amount_aliases) > 0
+} else := {"action": "deny", "reason": sprintf("amount %v is missing or not a positive number", [object.get(input.arguments, "amount", null)])} if {
 	input.method == "tools/call"
 	input.tool.name in money_tools
 	not valid_amount

@@ -52,3 +52,13 @@ test_reads_allowed if {
 test_unknown_tool_held if {
 	drawbridge.decision.action == "approve" with input as {"method": "tools/call", "tool": {"name": "delete_customer"}, "arguments": {}}
 }
+
+test_case_variant_amount_denied if {
+	d := drawbridge.decision with input as {"method": "tools/call", "tool": {"name": "create_payment_link"}, "arguments": {"amount": 500, "Amount": 999999}}
+	d.action == "deny"
+	contains(d.reason, "Amount")
+}
+
+test_only_case_variant_amount_denied if {
+	drawbridge.decision.action == "deny" with input as {"method": "tools/call", "tool": {"name": "create_refund"}, "arguments": {"AMOUNT": 100}}
+}
