@@ -5,7 +5,9 @@ package audit
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Event kinds.
@@ -60,6 +62,43 @@ type Event struct {
 	RemoteAddr      string          `json:"remote_addr,omitempty"`
 	PrevHash        string          `json:"prev_hash"`
 	Hash            string          `json:"hash"`
+}
+
+// Bounds on what one event may store, so a stranger's request costs
+// bounded disk: a 300 KB path or session id, or a 4 MB tool name, is
+// recorded cut, with its length.
+const (
+	MaxFieldBytes     = 256      // names, ids, methods, addresses, statuses
+	MaxTextBytes      = 4 << 10  // reason, error
+	MaxArgumentsBytes = 64 << 10 // arguments (results are cut by the Redactor)
+	MaxResultBytes    = 1 << 20  // results, past whatever the Redactor was told
+)
+
+// clip cuts every field of ev to its bound.
+func (ev *Event) clip() {
+	for _, f := range []*string{&ev.CallID, &ev.RequestID, &ev.Client, &ev.Server, &ev.Method, &ev.Tool,
+		&ev.Decision, &ev.PolicyMode, &ev.ApprovalID, &ev.ApprovedBy, &ev.Status, &ev.ProtocolVersion,
+		&ev.SessionID, &ev.RemoteAddr} {
+		*f = Clip(*f, MaxFieldBytes)
+	}
+	ev.Reason, ev.Error = Clip(ev.Reason, MaxTextBytes), Clip(ev.Error, MaxTextBytes)
+	ev.Result = Clip(ev.Result, MaxResultBytes)
+	if len(ev.Arguments) > MaxArgumentsBytes {
+		ev.Arguments = json.RawMessage(Clip(string(ev.Arguments), MaxArgumentsBytes))
+	}
+}
+
+// Clip cuts s to at most max bytes (on a character boundary), saying how
+// long it was.
+func Clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("…[truncated: %d bytes in all]", len(s))
 }
 
 // Millis returns d in whole milliseconds, for the *_ms fields.

@@ -235,6 +235,7 @@ func (l *Log) offer(ctx context.Context, p *pending) error {
 	if p.ev.At.IsZero() {
 		p.ev.At = time.Now()
 	}
+	p.ev.clip()
 	select {
 	case <-l.stop:
 		return ErrClosed

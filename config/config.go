@@ -33,6 +33,18 @@ type Config struct {
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// MaxBodyBytes caps a request body. Default 4 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// BodyTimeout is how long a client may take to send a request body
+	// once its headers are in. Default 30s.
+	BodyTimeout Duration `yaml:"body_timeout"`
+	// WriteTimeout is how long one write to a client may block: a client
+	// that stops reading its response is cut off after it. Event streams
+	// and calls waiting for approval live as long as they need; each write
+	// gets its own deadline. Default 30s.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// MaxConnsPerAddress caps the open connections from one remote address;
+	// more are closed at once. Behind a tunnel every client shares the
+	// tunnel's address: raise it there. Default 64.
+	MaxConnsPerAddress int `yaml:"max_conns_per_address"`
 	// ShutdownGrace is how long in-flight calls may finish after SIGINT or
 	// SIGTERM. Default 10s.
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
@@ -278,6 +290,9 @@ const (
 	DefaultTimeout      = 30 * time.Second
 	DefaultCacheTTL     = 5 * time.Minute
 	DefaultGrace        = 10 * time.Second
+	DefaultBodyTimeout  = 30 * time.Second
+	DefaultWriteTimeout = 30 * time.Second
+	DefaultConnsPerAddr = 64
 	DefaultPolicyTime   = 100 * time.Millisecond
 	DefaultMaxResult    = 64 << 10
 	DefaultMaxOutput    = 1 << 20

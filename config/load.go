@@ -131,6 +131,15 @@ func (c *Config) setDefaults() {
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = Duration(DefaultGrace)
 	}
+	if c.BodyTimeout == 0 {
+		c.BodyTimeout = Duration(DefaultBodyTimeout)
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = Duration(DefaultWriteTimeout)
+	}
+	if c.MaxConnsPerAddress == 0 {
+		c.MaxConnsPerAddress = DefaultConnsPerAddr
+	}
 	if c.Policy.Mode == "" {
 		c.Policy.Mode = "enforce"
 	}

@@ -38,6 +38,15 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		bad("max_body_bytes", "must be positive")
 	}
+	if c.BodyTimeout < 0 {
+		bad("body_timeout", "must be positive")
+	}
+	if c.WriteTimeout < 0 {
+		bad("write_timeout", "must be positive")
+	}
+	if c.MaxConnsPerAddress < 0 {
+		bad("max_conns_per_address", "must be positive")
+	}
 	for i, o := range c.AllowedOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
 			bad(fmt.Sprintf("allowed_origins[%d]", i), "%q is not an origin like https://example.com", o)

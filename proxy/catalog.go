@@ -106,6 +106,14 @@ func (u *Upstream) Tools(ctx context.Context) (*catalog, error) {
 	}
 }
 
+// missRefetchAllowed reports whether a call for an unknown tool may
+// refetch the list now, and if so counts it: at most once per missRefetch.
+func (u *Upstream) missRefetchAllowed() bool {
+	now := time.Now().UnixNano()
+	last := u.lastMiss.Load()
+	return now-last >= int64(missRefetch) && u.lastMiss.CompareAndSwap(last, now)
+}
+
 // invalidate makes the next Tools call fetch.
 func (u *Upstream) invalidate() {
 	u.mu.Lock()

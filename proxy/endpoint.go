@@ -47,6 +47,9 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
+		// The read deadline stays: the server's discard of the rest is
+		// bounded by it, and the connection closes.
+		w.Header().Set("Connection", "close")
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusRequestEntityTooLarge, "request body is over the limit of "+itoa(tooBig.Limit)+" bytes")
@@ -55,6 +58,8 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 		s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusBadRequest, "unreadable request body")
 		return
 	}
+
+	bodyRead(w)
 
 	msgs, batch, perr := parseBody(body, req.Protocol)
 	if perr != nil {

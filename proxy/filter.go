@@ -62,6 +62,11 @@ func closeNames(want string, names []string) []string {
 	var cs []cand
 	limit := max(2, len(want)/3)
 	for _, n := range names {
+		// Names whose lengths differ by more than the limit cannot be
+		// within it: skipped without the quadratic comparison.
+		if abs(len(n)-len(want)) > limit {
+			continue
+		}
 		if d := editDistance(want, n); d <= limit {
 			cs = append(cs, cand{n, d})
 		}
@@ -93,4 +98,11 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

@@ -19,25 +19,28 @@ import (
 //
 //  1. recover       a panic in any stage answers 500 with the request ID and
 //     never takes the process down.
-//  2. request ID    every later log line, error and response names it.
-//  3. Host/Origin   DNS-rebinding pages are turned away before they can try
+//  2. deadlines     the body must arrive within body_timeout, and each write
+//     finish within write_timeout (limits.go): a slow client holds nothing
+//     for long, while approval waits and event streams live on.
+//  3. request ID    every later log line, error and response names it.
+//  4. Host/Origin   DNS-rebinding pages are turned away before they can try
 //     a token or learn anything.
-//  4. client token  nothing below runs for an unauthenticated caller, and it
+//  5. client token  nothing below runs for an unauthenticated caller, and it
 //     learns nothing about the configured servers.
-//  5. protocol      an unsupported MCP-Protocol-Version is refused before the
+//  6. protocol      an unsupported MCP-Protocol-Version is refused before the
 //     body is read.
-//  6. label, scope  an unknown label is a 404 naming the known ones (to an
+//  7. label, scope  an unknown label is a 404 naming the known ones (to an
 //     authenticated client only); a token scoped to other servers is a 403.
-//  7. body limit    the body is read through a cap, so size is bounded before
+//  8. body limit    the body is read through a cap, so size is bounded before
 //     any parsing.
-//  8. MCP endpoint  parse, dispatch, call pipeline.
+//  9. MCP endpoint  parse, dispatch, call pipeline.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("/mcp/{label}", s.mcp)
 	mux.HandleFunc("/mcp/{label}/", s.mcp)
-	return s.recoverer(s.identify(mux))
+	return s.recoverer(s.deadlines(s.identify(mux)))
 }
 
 func (s *Server) recoverer(next http.Handler) http.Handler {
@@ -66,7 +69,7 @@ func (s *Server) identify(next http.Handler) http.Handler {
 	})
 }
 
-// mcp runs stages 3 to 8 for /mcp/<label>.
+// mcp runs stages 4 to 9 for /mcp/<label>.
 func (s *Server) mcp(w http.ResponseWriter, r *http.Request) {
 	req := RequestFrom(r.Context())
 	if why := s.hosts.check(r); why != "" {

@@ -137,6 +137,9 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 	if err := json.Unmarshal(params, &p); err != nil || p.Name == "" {
 		return nil, s.badRequest(c, params, errorf(codeInvalidParams, `tools/call needs params {"name": string, "arguments": object}`))
 	}
+	if len(p.Name) > maxToolName {
+		return nil, s.badRequest(c, nil, errorf(codeInvalidParams, "tool name is %d bytes; names are at most %d", len(p.Name), maxToolName))
+	}
 	c.ev.Tool = p.Name
 	if len(p.Arguments) == 0 || string(p.Arguments) == "null" {
 		p.Arguments = json.RawMessage(`{}`)
@@ -330,8 +333,19 @@ func (s *Server) upstreamFailed(ctx context.Context, c *call, err error, done ..
 	return nil, err
 }
 
-// resolveTool finds a tool in the catalog, refreshing it once when the name
-// is missing (the upstream may have added it since).
+// maxToolName bounds a tool name (MCP suggests at most 128 characters):
+// a longer one is refused before anything searches, suggests or records
+// it.
+const maxToolName = 256
+
+// missRefetch is how often a call for an unknown tool may refetch the
+// upstream's list: the upstream may have added the tool since, but a
+// stranger's batch of made-up names must not cost one upstream tools/list
+// each.
+const missRefetch = time.Second
+
+// resolveTool finds a tool in the catalog, refreshing it on a miss (the
+// upstream may have added the tool since) at most once per missRefetch.
 func (s *Server) resolveTool(ctx context.Context, u *Upstream, name string) (*Tool, error) {
 	cat, err := u.Tools(ctx)
 	if err != nil {
@@ -339,6 +353,9 @@ func (s *Server) resolveTool(ctx context.Context, u *Upstream, name string) (*To
 	}
 	if t, ok := cat.lookup(name); ok {
 		return &t, nil
+	}
+	if !u.missRefetchAllowed() {
+		return nil, nil
 	}
 	u.invalidate()
 	if cat, err = u.Tools(ctx); err != nil {

@@ -64,6 +64,9 @@ type Upstream struct {
 	stop context.CancelFunc
 
 	nextID atomic.Int64
+	// lastMiss is when a call for an unknown tool last refetched the list
+	// (unix nanoseconds).
+	lastMiss atomic.Int64
 
 	mu        sync.Mutex // guards the fields below
 	conn      transport.Interface

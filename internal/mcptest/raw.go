@@ -14,14 +14,15 @@ import (
 // receives: the ground truth of what reached the upstream.
 type RawServer struct {
 	*httptest.Server
-	mu    sync.Mutex
-	calls []json.RawMessage
+	mu     sync.Mutex
+	calls  []json.RawMessage
+	counts map[string]int
 }
 
 // Raw serves tools (the tools/list result, raw JSON) and answers each
 // tools/call with result(params), raw JSON.
 func Raw(tools string, result func(params json.RawMessage) string) *RawServer {
-	rs := &RawServer{}
+	rs := &RawServer{counts: map[string]int{}}
 	rs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var m struct {
 			ID     json.RawMessage `json:"id"`
@@ -32,6 +33,9 @@ func Raw(tools string, result func(params json.RawMessage) string) *RawServer {
 			http.Error(w, "POST a JSON-RPC message", http.StatusMethodNotAllowed)
 			return
 		}
+		rs.mu.Lock()
+		rs.counts[m.Method]++
+		rs.mu.Unlock()
 		if m.ID == nil {
 			w.WriteHeader(http.StatusAccepted)
 			return
@@ -59,4 +63,11 @@ func (rs *RawServer) Calls() []json.RawMessage {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return append([]json.RawMessage(nil), rs.calls...)
+}
+
+// Count returns how many messages of method were received.
+func (rs *RawServer) Count(method string) int {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.counts[method]
 }
