@@ -17,7 +17,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/approval"
@@ -58,26 +57,24 @@ func runApprovals(ctx context.Context, e env, args []string) error {
 		if err := api.do(ctx, "GET", "/api/approvals", nil, &list); err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tCREATED\tCLIENT\tSERVER\tTOOL\tARGUMENTS\tREASON")
+		t := newTable(e.stdout, "ID", "CREATED", "CLIENT", "SERVER", "TOOL", "ARGUMENTS", "REASON")
 		for _, a := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.CreatedAt.Format(time.RFC3339), a.Client, a.Server, a.Tool,
-				oneLine(a.Arguments), oneLine(a.Reason))
+			t.row(a.ID, a.CreatedAt.Format(time.RFC3339), a.Client, a.Server, a.Tool, oneLine(a.Arguments), oneLine(a.Reason))
 		}
-		return tw.Flush()
+		return t.flush()
 	case pos[0] == "approve" && len(pos) == 2:
 		var a state.Approval
 		if err := api.do(ctx, "POST", "/api/approvals/"+pos[1]+"/approve", map[string]string{"remember": *remember, "by": cliUser()}, &a); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "approved %s (%s/%s for %s)\n", a.ID, a.Server, a.Tool, a.Client)
+		fmt.Fprintf(e.stderr, "approved %s (%s/%s for %s)\n", esc(a.ID), esc(a.Server), esc(a.Tool), esc(a.Client))
 		return nil
 	case pos[0] == "deny" && len(pos) == 2:
 		var a state.Approval
 		if err := api.do(ctx, "POST", "/api/approvals/"+pos[1]+"/deny", map[string]string{"reason": *reason, "by": cliUser()}, &a); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "denied %s\n", a.ID)
+		fmt.Fprintf(e.stderr, "denied %s\n", esc(a.ID))
 		return nil
 	}
 	return fmt.Errorf("%w: %s", errUsage, approvalsUsage)

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
@@ -81,7 +80,7 @@ func runAudit(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		if v.Problem != "" {
-			fmt.Fprintf(e.stdout, "TAMPERED: %s (%d events verified before it)\n", v.Problem, v.Events)
+			fmt.Fprintf(e.stdout, "TAMPERED: %s (%d events verified before it)\n", esc(v.Problem), v.Events)
 			return exitError{1}
 		}
 		fmt.Fprintf(e.stdout, "ok: %d events verified; head %s\n", v.Events, v.Head)
@@ -122,8 +121,7 @@ func parseWhen(s string) (time.Time, error) {
 }
 
 func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, follow bool) error {
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tCALL\tCLIENT\tSERVER\tTOOL\tDECISION\tSTATUS\tMS\tREASON")
+	t := newTable(e.stdout, "STARTED", "CALL", "CLIENT", "SERVER", "TOOL", "DECISION", "STATUS", "MS", "REASON")
 	last := ""
 	for {
 		calls, err := r.Calls(ctx, f)
@@ -139,11 +137,11 @@ func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, foll
 			if tool == "" {
 				tool = c.Method
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.StartedAt, c.CallID, c.Client, c.Server, tool,
-				c.Decision, c.Status, ms, oneLine(strings.TrimSpace(c.Reason+" "+c.Error)))
+			t.row(c.StartedAt, c.CallID, c.Client, c.Server, tool, c.Decision, c.Status, ms,
+				oneLine(strings.TrimSpace(c.Reason+" "+c.Error)))
 			last = c.StartedAt
 		}
-		tw.Flush()
+		t.flush()
 		if !follow {
 			return nil
 		}
@@ -211,7 +209,7 @@ func printStats(w io.Writer, s audit.Stats) {
 			return group.m[keys[i]] > group.m[keys[j]] || (group.m[keys[i]] == group.m[keys[j]] && keys[i] < keys[j])
 		})
 		for _, k := range keys {
-			fmt.Fprintf(w, "  %-40s %d\n", k, group.m[k])
+			fmt.Fprintf(w, "  %-40s %d\n", esc(k), group.m[k])
 		}
 	}
 }

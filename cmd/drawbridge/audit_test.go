@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -189,4 +190,27 @@ func TestKilledProxyLosesNothing(t *testing.T) {
 		t.Fatalf("verify after restart = %d %q", code, out)
 	}
 	t.Logf("%d calls answered before SIGKILL, all recorded; %d decisions in the ledger", len(answered), len(calls))
+}
+
+// TestTerminalInjection: a rejected request whose path carries %0A and
+// terminal escapes cannot forge a row, hide one or drive the operator's
+// terminal: audit tail prints one escaped line for it.
+func TestTerminalInjection(t *testing.T) {
+	cfg := auditConfig(t)
+	d := serve(t, cfg)
+	forged := "/mcp/x%0A2026-01-01T00:00:00Z%20call_forged%20admin%20kid%20echo%20allow%20ok%1B%5B2K%1B%5BA%E2%80%AE"
+	resp, err := http.Post("http://"+d.addr+forged, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	time.Sleep(200 * time.Millisecond)
+	code, out, _ := cli(t, "", "audit", "tail", "-c", cfg)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 2 {
+		t.Fatalf("audit tail = %d, %d lines, want the header and one row:\n%s", code, len(lines), out)
+	}
+	if strings.ContainsAny(out, "\x1b\r\u202e") || !strings.Contains(lines[1], `\n2026-01-01T00:00:00Z call_forged`) || !strings.Contains(lines[1], `\x1b[2K`) {
+		t.Errorf("row not escaped: %q", lines[1])
+	}
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
@@ -123,17 +122,15 @@ func listSecrets(ctx context.Context, e env, cfg *config.Config, store *secrets.
 			users[r.Name] = append(users[r.Name], server)
 		}
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCLIENT\tCREATED\tUPDATED\tUSED BY")
+	t := newTable(e.stdout, "NAME", "CLIENT", "CREATED", "UPDATED", "USED BY")
 	for _, i := range infos {
 		scope := i.Client
 		if scope == "" {
 			scope = "(all)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", i.Name, scope, i.CreatedAt.Format(time.RFC3339), i.UpdatedAt.Format(time.RFC3339),
-			strings.Join(users[i.Name], ","))
+		t.row(i.Name, scope, i.CreatedAt.Format(time.RFC3339), i.UpdatedAt.Format(time.RFC3339), strings.Join(users[i.Name], ","))
 	}
-	return tw.Flush()
+	return t.flush()
 }
 
 // openVault opens the secrets a config's proxy serves with. Without a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
@@ -64,19 +63,18 @@ func runToken(ctx context.Context, e env, args []string) error {
 		if *asJSON {
 			return printJSON(e.stdout, toks)
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tSERVERS\tCREATED\tEXPIRES")
-		for _, t := range toks {
+		t := newTable(e.stdout, "NAME", "SERVERS", "CREATED", "EXPIRES")
+		for _, tok := range toks {
 			scope, exp := "all", "never"
-			if len(t.Servers) > 0 {
-				scope = strings.Join(t.Servers, ",")
+			if len(tok.Servers) > 0 {
+				scope = strings.Join(tok.Servers, ",")
 			}
-			if t.ExpiresAt != nil {
-				exp = t.ExpiresAt.Format(time.RFC3339)
+			if tok.ExpiresAt != nil {
+				exp = tok.ExpiresAt.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, scope, t.CreatedAt.Format(time.RFC3339), exp)
+			t.row(tok.Name, scope, tok.CreatedAt.Format(time.RFC3339), exp)
 		}
-		return tw.Flush()
+		return t.flush()
 	case verb == "revoke" && len(pos) == 2:
 		if err := db.RevokeToken(ctx, pos[1]); err != nil {
 			return err

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 	"github.com/drawbridge-mcp/drawbridge/state"
@@ -44,8 +43,7 @@ func runTools(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SERVER\tTOOL\tSTATUS\tPINNED\tADVERTISED HINTS\tSERVED HINTS")
+		t := newTable(e.stdout, "SERVER", "TOOL", "STATUS", "PINNED", "ADVERTISED HINTS", "SERVED HINTS")
 		for _, p := range pins {
 			sc, ok := cfg.Servers[p.Server]
 			if !ok {
@@ -62,9 +60,9 @@ func runTools(ctx context.Context, e env, args []string) error {
 				status = "quarantined (changed; see tools diff)"
 			}
 			adv, served := proxy.ServedAnnotations(p.SeenDef, p.Tool, sc)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Server, p.Tool, status, short(p.PinnedHash), orNone(adv), orNone(served))
+			t.row(p.Server, p.Tool, status, short(p.PinnedHash), orNone(adv), orNone(served))
 		}
-		return tw.Flush()
+		return t.flush()
 	case pos[0] == "diff" && len(pos) == 3:
 		pins, err := db.Pins(ctx, pos[1])
 		if err != nil {
@@ -73,12 +71,12 @@ func runTools(ctx context.Context, e env, args []string) error {
 		for _, p := range pins {
 			if p.Tool == pos[2] {
 				if p.PinnedHash == p.SeenHash {
-					fmt.Fprintf(e.stdout, "%s/%s: unchanged since it was pinned (%s)\n", p.Server, p.Tool, short(p.PinnedHash))
+					fmt.Fprintf(e.stdout, "%s/%s: unchanged since it was pinned (%s)\n", esc(p.Server), esc(p.Tool), short(p.PinnedHash))
 					return nil
 				}
-				fmt.Fprintf(e.stdout, "--- %s/%s as pinned (%s)\n+++ %s/%s as advertised now (%s)\n", p.Server, p.Tool,
-					short(p.PinnedHash), p.Server, p.Tool, short(p.SeenHash))
-				fmt.Fprint(e.stdout, lineDiff(pretty(p.PinnedDef), pretty(p.SeenDef)))
+				fmt.Fprintf(e.stdout, "--- %s/%s as pinned (%s)\n+++ %s/%s as advertised now (%s)\n", esc(p.Server), esc(p.Tool),
+					short(p.PinnedHash), esc(p.Server), esc(p.Tool), short(p.SeenHash))
+				fmt.Fprint(e.stdout, escLines(lineDiff(pretty(p.PinnedDef), pretty(p.SeenDef))))
 				return nil
 			}
 		}

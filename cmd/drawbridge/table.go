@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
+)
+
+// table writes aligned rows for a person to read. Every cell is escaped
+// (see esc): text a client or an upstream chose (a path, a tool name, a
+// reason) cannot move the cursor, forge a row, hide one or reorder what
+// the terminal shows.
+type table struct{ tw *tabwriter.Writer }
+
+func newTable(w io.Writer, header ...string) *table {
+	t := &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
+	fmt.Fprintln(t.tw, strings.Join(header, "\t"))
+	return t
+}
+
+func (t *table) row(cells ...string) {
+	for i, c := range cells {
+		cells[i] = esc(c)
+	}
+	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
+}
+
+func (t *table) flush() error { return t.tw.Flush() }
+
+// esc makes s safe to print in a terminal, on one line: control characters
+// (newline, carriage return and tab included, ESC, C1) and invisible format
+// characters (bidi overrides, zero-width characters) are written as Go
+// escapes (\n, \x1b, \u202e), and so is invalid UTF-8. Text without them is
+// returned as is.
+func esc(s string) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unsafeRune(r):
+			q := fmt.Sprintf("%+q", string(r)) // "\x1b", "\n", "\u202e"
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// escLines is esc for each line of a multi-line text; the line breaks
+// stay.
+func escLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = esc(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func unsafeRune(r rune) bool {
+	return r == utf8.RuneError || r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || unicode.Is(unicode.Cf, r) ||
+		r == '\u2028' || r == '\u2029'
+}
