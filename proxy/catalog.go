@@ -27,10 +27,12 @@ type Tool struct {
 	Annotations json.RawMessage `json:"annotations,omitempty"`
 	Raw         json.RawMessage `json:"-"`
 	// Served is the definition clients get (annotations as the config
-	// says); Hash and Def are the pinned form of Raw.
+	// says); Hash and Def are the pinned form of Raw, Legacy the hash an
+	// earlier version pinned it by.
 	Served json.RawMessage `json:"-"`
 	Hash   string          `json:"-"`
 	Def    string          `json:"-"`
+	Legacy string          `json:"-"`
 }
 
 // catalog is an upstream's tool list at one moment.
@@ -157,6 +159,7 @@ func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 			t.Raw = r
 			t.Served = served(r, t.Name, u.cfg)
 			t.Hash, t.Def = definition(r)
+			t.Legacy = legacyHash(r)
 			c.byName[t.Name] = len(c.tools)
 			c.tools = append(c.tools, t)
 		}

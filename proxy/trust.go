@@ -11,6 +11,7 @@ import (
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/internal/ijson"
 	"github.com/drawbridge-mcp/drawbridge/secrets"
 	"github.com/drawbridge-mcp/drawbridge/state"
 )
@@ -19,31 +20,48 @@ import (
 // implements it.
 type Pins interface {
 	// Observe records what an upstream advertises, pinning a new tool when
-	// autoPin; changed reports a definition that just stopped matching.
-	Observe(ctx context.Context, server, tool, hash, def string, autoPin bool) (v state.Verdict, changed bool, err error)
+	// autoPin; changed reports a definition that just stopped matching. A
+	// pin made by an earlier version (legacy) is upgraded to hash.
+	Observe(ctx context.Context, server, tool, hash, legacy, def string, autoPin bool) (v state.Verdict, changed bool, err error)
 	// Verdict says whether a definition may be served, from memory.
-	Verdict(ctx context.Context, server, tool, hash string) (state.Verdict, error)
+	Verdict(ctx context.Context, server, tool, hash, legacy string) (state.Verdict, error)
 }
 
 var _ Pins = (*state.DB)(nil)
 
-// pinnedFields are what a tool's pin covers: everything the model reads
-// and relies on.
-var pinnedFields = []string{"name", "description", "inputSchema", "outputSchema", "annotations", "title"}
-
-// definition returns a tool's canonical definition and its SHA-256.
+// definition returns what a tool's pin covers, and its hash: the whole
+// definition as received, every key (_meta, vendor fields and keys that
+// differ only in case among them: any of it may reach a model or steer a
+// client), in canonical form when it reads strictly, else its bytes.
+// Hashes are "sha256:" and hex, told apart from an earlier version's
+// (legacyHash).
 func definition(raw json.RawMessage) (hash, def string) {
+	def = string(raw)
+	if v, err := ijson.Parse(raw); err == nil {
+		def = string(v.AppendCanonical(nil))
+	}
+	sum := sha256.Sum256([]byte(def))
+	return "sha256:" + hex.EncodeToString(sum[:]), def
+}
+
+// legacyFields are what an earlier version's pins covered.
+var legacyFields = []string{"name", "description", "inputSchema", "outputSchema", "annotations", "title"}
+
+// legacyHash is the hash an earlier version pinned a definition by (six
+// fields only). A pin that still holds one is upgraded to the whole
+// definition the next time the tool is seen unchanged in those fields.
+func legacyHash(raw json.RawMessage) string {
 	var m map[string]json.RawMessage
 	_ = json.Unmarshal(raw, &m)
 	kept := map[string]json.RawMessage{}
-	for _, f := range pinnedFields {
+	for _, f := range legacyFields {
 		if v, ok := m[f]; ok {
 			kept[f] = v
 		}
 	}
 	b, _ := json.Marshal(kept) // sorted keys, compacted values
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), string(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // hintKeys are the annotation hints clients act on.
@@ -108,7 +126,7 @@ func (s *Server) observe(ctx context.Context, u *Upstream, cat *catalog) {
 	}
 	for i := range cat.tools {
 		t := &cat.tools[i]
-		_, changed, err := s.pins.Observe(ctx, u.cfg.Label, t.Name, t.Hash, t.Def, u.cfg.Tools.Pin == "tofu")
+		_, changed, err := s.pins.Observe(ctx, u.cfg.Label, t.Name, t.Hash, t.Legacy, t.Def, u.cfg.Tools.Pin == "tofu")
 		if err != nil {
 			s.log.Error("tool pin", "server", u.cfg.Label, "tool", t.Name, "err", err)
 			continue
@@ -127,7 +145,7 @@ func (s *Server) quarantined(ctx context.Context, u *Upstream, t *Tool) string {
 	if u.cfg.Tools.Pin == "off" || s.pins == nil {
 		return ""
 	}
-	v, err := s.pins.Verdict(ctx, u.cfg.Label, t.Name, t.Hash)
+	v, err := s.pins.Verdict(ctx, u.cfg.Label, t.Name, t.Hash, t.Legacy)
 	if err != nil {
 		s.log.Error("tool pin", "server", u.cfg.Label, "tool", t.Name, "err", err)
 		return "its pin could not be checked" // fail closed

@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,9 +30,11 @@ const (
 )
 
 // Observe records the definition an upstream advertises. A tool seen for
-// the first time is pinned at once when autoPin (trust on first use). It
-// returns the verdict for this definition and whether it just changed.
-func (d *DB) Observe(ctx context.Context, server, tool, hash, def string, autoPin bool) (Verdict, bool, error) {
+// the first time is pinned at once when autoPin (trust on first use). A
+// pin that holds legacy (the hash an earlier version pinned by, over fewer
+// fields) is upgraded to hash and def. It returns the verdict for this
+// definition and whether it just changed.
+func (d *DB) Observe(ctx context.Context, server, tool, hash, legacy, def string, autoPin bool) (Verdict, bool, error) {
 	now := d.now().UTC().Format(time.RFC3339)
 	var pinned sql.NullString
 	var seen string
@@ -54,6 +57,13 @@ func (d *DB) Observe(ctx context.Context, server, tool, hash, def string, autoPi
 		return New, false, nil
 	case err != nil:
 		return 0, false, fmt.Errorf("pin %s/%s: %w", server, tool, err)
+	}
+	if legacy != "" && pinned.String == legacy {
+		if _, err = d.db.ExecContext(ctx, `UPDATE pins SET pinned_hash = ?, pinned_def = ? WHERE server = ? AND tool = ?`,
+			hash, def, server, tool); err != nil {
+			return 0, false, fmt.Errorf("pin %s/%s: %w", server, tool, err)
+		}
+		pinned.String = hash
 	}
 	if seen != hash {
 		_, err = d.db.ExecContext(ctx, `UPDATE pins SET seen_hash = ?, seen_def = ?,
@@ -78,7 +88,7 @@ func verdict(pinned, hash string) Verdict {
 }
 
 // Verdict is Observe's verdict without writing, served from memory.
-func (d *DB) Verdict(ctx context.Context, server, tool, hash string) (Verdict, error) {
+func (d *DB) Verdict(ctx context.Context, server, tool, hash, legacy string) (Verdict, error) {
 	pins, err := d.pins.get(ctx, d.db, d.loadPins)
 	if err != nil {
 		return Changed, err
@@ -86,6 +96,9 @@ func (d *DB) Verdict(ctx context.Context, server, tool, hash string) (Verdict, e
 	p, ok := pins[server+"\x00"+tool]
 	if !ok {
 		return New, nil
+	}
+	if legacy != "" && p.PinnedHash == legacy {
+		return Trusted, nil // Observe is upgrading it
 	}
 	return verdict(p.PinnedHash, hash), nil
 }
@@ -108,6 +121,35 @@ func (d *DB) Accept(ctx context.Context, server string, tools []string) (int64, 
 		return 0, fmt.Errorf("accept %s: %w", server, err)
 	}
 	return res.RowsAffected()
+}
+
+// ErrReviewedChanged means a definition changed after it was reviewed.
+var ErrReviewedChanged = errors.New("the definition changed since it was reviewed")
+
+// AcceptReviewed trusts one tool's definition only if it is still the one
+// reviewed: hash is what tools diff showed (the whole hash, or a prefix of
+// at least 12 characters). It refuses, saying what is current, otherwise.
+func (d *DB) AcceptReviewed(ctx context.Context, server, tool, hash string) error {
+	var seen string
+	err := d.db.QueryRowContext(ctx, `SELECT seen_hash FROM pins WHERE server = ? AND tool = ?`, server, tool).Scan(&seen)
+	if err == sql.ErrNoRows {
+		return fmt.Errorf("no tool %q seen on server %q", tool, server)
+	}
+	if err != nil {
+		return fmt.Errorf("accept %s/%s: %w", server, tool, err)
+	}
+	if len(hash) < 12 || !strings.HasPrefix(seen, hash) {
+		return fmt.Errorf("%w: %s/%s is now %s, not %s; review it again with tools diff", ErrReviewedChanged, server, tool, seen, hash)
+	}
+	res, err := d.db.ExecContext(ctx, `UPDATE pins SET pinned_hash = seen_hash, pinned_def = seen_def, accepted_at = ?, changed_at = NULL
+		WHERE server = ? AND tool = ? AND seen_hash = ?`, d.now().UTC().Format(time.RFC3339), server, tool, seen)
+	if err != nil {
+		return fmt.Errorf("accept %s/%s: %w", server, tool, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: %s/%s changed while it was being accepted; review it again", ErrReviewedChanged, server, tool)
+	}
+	return nil
 }
 
 // Pins lists the pins of one server ("" for all), by server and tool.

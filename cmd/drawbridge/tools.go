@@ -11,12 +11,13 @@ import (
 	"github.com/drawbridge-mcp/drawbridge/state"
 )
 
-const toolsUsage = "tools [SERVER] | tools diff SERVER TOOL | tools accept SERVER [TOOL...]"
+const toolsUsage = "tools [SERVER] | tools diff SERVER TOOL | tools accept SERVER [TOOL...] | tools accept SERVER TOOL --hash HASH"
 
 // runTools shows and settles tool trust: what each upstream advertised when
 // the proxy last listed it, whether it is served, and what changed.
 func runTools(ctx context.Context, e env, args []string) error {
 	f := newFlags("tools", e)
+	hash := f.String("hash", "", "accept: only if the tool's definition is still the one `tools diff` showed with this hash")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -75,12 +76,22 @@ func runTools(ctx context.Context, e env, args []string) error {
 					return nil
 				}
 				fmt.Fprintf(e.stdout, "--- %s/%s as pinned (%s)\n+++ %s/%s as advertised now (%s)\n", esc(p.Server), esc(p.Tool),
-					short(p.PinnedHash), esc(p.Server), esc(p.Tool), short(p.SeenHash))
+					short(p.PinnedHash), esc(p.Server), esc(p.Tool), p.SeenHash)
 				fmt.Fprint(e.stdout, escLines(lineDiff(pretty(p.PinnedDef), pretty(p.SeenDef))))
+				fmt.Fprintf(e.stderr, "to accept exactly this definition: drawbridge tools accept %s %s --hash %s\n", esc(p.Server), esc(p.Tool), p.SeenHash)
 				return nil
 			}
 		}
 		return fmt.Errorf("no tool %q seen on server %q", pos[2], pos[1])
+	case pos[0] == "accept" && *hash != "":
+		if len(pos) != 3 {
+			return fmt.Errorf("%w: --hash accepts one tool: tools accept SERVER TOOL --hash HASH", errUsage)
+		}
+		if err := db.AcceptReviewed(ctx, pos[1], pos[2], *hash); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "accepted %s/%s as reviewed (%s); a running proxy serves it within a second\n", esc(pos[1]), esc(pos[2]), *hash)
+		return nil
 	case pos[0] == "accept" && len(pos) >= 2:
 		n, err := db.Accept(ctx, pos[1], pos[2:])
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 type RawServer struct {
 	*httptest.Server
 	mu     sync.Mutex
+	tools  string
 	calls  []json.RawMessage
 	counts map[string]int
 }
@@ -22,7 +23,7 @@ type RawServer struct {
 // Raw serves tools (the tools/list result, raw JSON) and answers each
 // tools/call with result(params), raw JSON.
 func Raw(tools string, result func(params json.RawMessage) string) *RawServer {
-	rs := &RawServer{counts: map[string]int{}}
+	rs := &RawServer{tools: tools, counts: map[string]int{}}
 	rs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var m struct {
 			ID     json.RawMessage `json:"id"`
@@ -35,6 +36,7 @@ func Raw(tools string, result func(params json.RawMessage) string) *RawServer {
 		}
 		rs.mu.Lock()
 		rs.counts[m.Method]++
+		tools := rs.tools
 		rs.mu.Unlock()
 		if m.ID == nil {
 			w.WriteHeader(http.StatusAccepted)
@@ -70,4 +72,11 @@ func (rs *RawServer) Count(method string) int {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return rs.counts[method]
+}
+
+// SetTools changes the tools/list result from now on (a rug pull).
+func (rs *RawServer) SetTools(tools string) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	rs.tools = tools
 }
