@@ -73,7 +73,9 @@ func TestAcceptWhatWasReviewed(t *testing.T) {
 	toolNames(t, c)
 	change := func(desc string) {
 		s.AddTool(mcp.NewTool("echo", mcp.WithDescription(desc), mcp.WithString("text")),
-			func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) { return mcp.NewToolResultText("x"), nil })
+			func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return mcp.NewToolResultText("x"), nil
+			})
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			_, out, _ := cli(t, "", "tools", "diff", "up", "echo", "-c", cfg)
