@@ -122,9 +122,10 @@ func ArgsHash(args json.RawMessage) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Granted finds a grant for exactly this call.
-func (b *Broker) Granted(ctx context.Context, client, server, tool, argsHash string) (state.Approval, bool) {
-	id, by, ok, err := b.opts.DB.Grant(ctx, client, server, tool, argsHash)
+// Granted finds a grant for exactly this call by this client's token
+// (clientID; its name where there is no token).
+func (b *Broker) Granted(ctx context.Context, client, clientID, server, tool, argsHash string) (state.Approval, bool) {
+	id, by, ok, err := b.opts.DB.Grant(ctx, state.GrantKey(client, clientID), server, tool, argsHash)
 	if err != nil {
 		b.opts.Logger.Error("read grants", "err", err)
 		return state.Approval{}, false

@@ -13,7 +13,7 @@ import (
 
 // Approvals holds calls for a person. approval.Broker implements it.
 type Approvals interface {
-	Granted(ctx context.Context, client, server, tool, argsHash string) (state.Approval, bool)
+	Granted(ctx context.Context, client, clientID, server, tool, argsHash string) (state.Approval, bool)
 	Hold(ctx context.Context, a state.Approval, tick func(id string, waited, timeout time.Duration)) (approval.Outcome, error)
 }
 
@@ -23,8 +23,9 @@ var _ Approvals = (*approval.Broker)(nil)
 // exactly this call lets it through; otherwise it waits for an approval.
 // It returns the refusal and its status, or "" to proceed.
 func (s *Server) awaitApproval(ctx context.Context, c *call, d policy.Decision) (refusal, status string) {
-	client, hash := RequestFrom(ctx).Client.Name, approval.ArgsHash(c.args)
-	if g, ok := s.approvals.Granted(ctx, client, c.u.cfg.Label, c.tool.Name, hash); ok {
+	req := RequestFrom(ctx)
+	client, hash := req.Client.Name, approval.ArgsHash(c.args)
+	if g, ok := s.approvals.Granted(ctx, client, req.Client.ID, c.u.cfg.Label, c.tool.Name, hash); ok {
 		c.ev.ApprovalID, c.ev.ApprovedBy = g.ID, g.DecidedBy
 		return "", ""
 	}
@@ -37,7 +38,7 @@ func (s *Server) awaitApproval(ctx context.Context, c *call, d policy.Decision) 
 					"total": int(timeout.Seconds()), "message": "waiting for a person to approve " + id}})
 		}
 	}
-	out, err := s.approvals.Hold(ctx, state.Approval{Client: client, Server: c.u.cfg.Label, Tool: c.tool.Name,
+	out, err := s.approvals.Hold(ctx, state.Approval{Client: client, ClientID: req.Client.ID, Server: c.u.cfg.Label, Tool: c.tool.Name,
 		Arguments: string(c.ev.Arguments), ArgsHash: hash, Reason: s.redact.Text(d.Reason)}, tick)
 	if err != nil {
 		s.log.Error("approval could not be stored; call refused", "request_id", c.ev.RequestID, "err", err)
@@ -47,6 +48,15 @@ func (s *Server) awaitApproval(ctx context.Context, c *call, d policy.Decision) 
 	switch out.Status {
 	case state.Approved:
 		c.ev.ApprovedBy = out.Approval.DecidedBy
+		// The wait may have been long: a token revoked or expired
+		// meanwhile does not get its call run (the grant stays with the
+		// token's identity, which no new token shares).
+		if req.token != "" && s.tokens != nil {
+			if _, err := s.tokens.Verify(ctx, req.token); err != nil {
+				return fmt.Sprintf("Denied: the client token was revoked or expired while approval %s was awaited.", out.Approval.ID),
+					audit.StatusUnauthenticated
+			}
+		}
 		return "", ""
 	case state.Denied:
 		note := out.Approval.Note

@@ -262,3 +262,57 @@ func TestApprovalProgress(t *testing.T) {
 		t.Fatalf("without a progress token, Content-Type = %q", ct)
 	}
 }
+
+// TestRevokedWhileHeld: a call whose token is revoked while it waits for
+// approval does not run when approved later.
+func TestRevokedWhileHeld(t *testing.T) {
+	h, admin := approvalHarness(t, "approval: {timeout: 30s}\n")
+	tok, err := h.State.CreateToken(context.Background(), "alice", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond) // the token cache rechecks every 100 ms
+	res := make(chan toolResult, 1)
+	go func() { res <- h.call("up", "add", map[string]any{"a": 1, "b": 1}, "Authorization", "Bearer "+tok) }()
+	id := pendingID(t, admin, "add")
+	if err := h.State.RevokeToken(context.Background(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond) // the token cache rechecks every 100 ms
+	if code, body := adminCall(t, admin, "POST", "/api/approvals/"+id+"/approve", `{}`); code != http.StatusOK {
+		t.Fatalf("approve = %d %s", code, body)
+	}
+	r := <-res
+	if !r.IsError || !strings.Contains(r.text(), "revoked or expired while approval") {
+		t.Fatalf("call of a revoked token = %+v, want it refused", r)
+	}
+}
+
+// TestGrantNotInheritedByName: a grant belongs to the token that was
+// approved; a new token created under a revoked token's name starts
+// without it.
+func TestGrantNotInheritedByName(t *testing.T) {
+	h, admin := approvalHarness(t, "approval: {timeout: 300ms, grant_ttl: 1h}\n")
+	ctx := context.Background()
+	first, _ := h.State.CreateToken(ctx, "bob", nil, 0)
+	time.Sleep(150 * time.Millisecond) // the token cache rechecks every 100 ms
+	args := map[string]any{"a": 40, "b": 2}
+	go h.call("up", "add", args, "Authorization", "Bearer "+first)
+	id := pendingID(t, admin, "add")
+	if code, body := adminCall(t, admin, "POST", "/api/approvals/"+id+"/approve", `{}`); code != http.StatusOK {
+		t.Fatalf("approve = %d %s", code, body)
+	}
+	eventually(t, "the grant to work for the approved token", func() bool {
+		r := h.call("up", "add", args, "Authorization", "Bearer "+first)
+		return !r.IsError && r.text() == "42"
+	})
+	_ = h.State.RevokeToken(ctx, "bob")
+	second, err := h.State.CreateToken(ctx, "bob", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if r := h.call("up", "add", args, "Authorization", "Bearer "+second); !r.IsError || !strings.Contains(r.text(), "is pending") {
+		t.Fatalf("the new bob's call = %+v, want it held, not granted", r)
+	}
+}

@@ -164,11 +164,27 @@ func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 			c.tools = append(c.tools, t)
 		}
 		if res.NextCursor == "" {
+			u.warnLookalikes(c)
 			return c, nil
 		}
 		cursor = res.NextCursor
 	}
 	return nil, fmt.Errorf("tools/list from %s: more than %d pages", u.cfg.Label, maxToolPages)
+}
+
+// warnLookalikes logs tools of one upstream whose names differ only by case
+// or by look-alike letters: a model (or a person reviewing a list) can
+// take one for the other.
+func (u *Upstream) warnLookalikes(c *catalog) {
+	seen := map[string]string{}
+	for _, t := range c.tools {
+		sk := skeleton(t.Name)
+		if other, ok := seen[sk]; ok {
+			u.log.Warn("upstream tools differ only by case or look-alike letters", "tool", t.Name, "like", other)
+			continue
+		}
+		seen[sk] = t.Name
+	}
 }
 
 // FetchTools connects to an upstream once and returns its tools

@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -148,7 +150,15 @@ func (s *Server) handleMessage(r *http.Request, u *Upstream, raw json.RawMessage
 	case kindInvalid:
 		s.recordRejection(r, audit.StatusBadRequest, "invalid JSON-RPC message: "+why)
 		return failure(m.ID, errorf(codeInvalidRequest, "%s", why))
-	case kindNotification, kindResponse:
+	case kindResponse:
+		return nil
+	case kindNotification:
+		// A request sent without an id gets no answer, so it is not run;
+		// one that is not a notification is recorded, so a tools/call
+		// that was dropped is not dropped silently.
+		if !strings.HasPrefix(m.Method, "notifications/") {
+			s.recordRejection(r, audit.StatusBadRequest, fmt.Sprintf("%s sent as a notification (no id): not run", clipMethod(m.Method)))
+		}
 		return nil
 	}
 	ctx := r.Context()
@@ -164,6 +174,14 @@ func (s *Server) handleMessage(r *http.Request, u *Upstream, raw json.RawMessage
 		return failure(m.ID, e)
 	}
 	return result(m.ID, res)
+}
+
+// clipMethod keeps a client-chosen method name short enough to quote.
+func clipMethod(m string) string {
+	if len(m) > 64 {
+		return strconv.Quote(m[:64]) + "…"
+	}
+	return strconv.Quote(m)
 }
 
 // parseBody splits a body into messages. Batches are accepted only under

@@ -8,9 +8,16 @@ import (
 
 // filtered reports why a tool is excluded by servers.<label>.tools, or "" if
 // it is served. Deny wins over allow; an empty allow list allows everything.
+// Deny matches whatever the case and look-alike letters (skeleton): an
+// upstream may call its tool "Delete_all" or "dеlete_all" and still mean
+// what the operator denied. Allow matches exactly.
 func filtered(f config.ToolFilter, name string) string {
+	sk := ""
 	for _, g := range f.Deny {
-		if globMatch(g, name) {
+		if sk == "" {
+			sk = skeleton(name)
+		}
+		if globMatch(g, name) || globMatch(skeleton(g), sk) {
 			return "denied by tools.deny (" + g + ")"
 		}
 	}

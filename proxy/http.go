@@ -129,7 +129,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, req *Reque
 		s.rejectHTTP(w, r, audit.StatusUnauthenticated, http.StatusUnauthorized, "invalid, expired or revoked client token")
 		return false
 	}
-	req.Client.Name, req.Client.Servers = id.Name, id.Servers
+	req.Client.Name, req.Client.ID, req.Client.Servers, req.token = id.Name, id.ID, id.Servers, strings.TrimSpace(token)
 	return true
 }
 
@@ -138,8 +138,14 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // readyz reports each upstream's state: 200 when all are connected, 503
-// otherwise. Details (which may name hosts) go only to loopback callers.
+// otherwise. Details (which may name hosts) go only to loopback callers,
+// and only under an allowed Host: a DNS-rebinding page is a loopback
+// caller too.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if why := s.hosts.check(r); why != "" {
+		s.rejectHTTP(w, r, audit.StatusUnauthenticated, http.StatusForbidden, why)
+		return
+	}
 	servers := map[string]any{}
 	ready := true
 	for l, u := range s.upstreams {

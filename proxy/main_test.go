@@ -201,7 +201,7 @@ func (s stateTokens) Verify(ctx context.Context, token string) (proxy.Identity, 
 	if err != nil {
 		return proxy.Identity{}, proxy.ErrBadToken
 	}
-	return proxy.Identity{Name: t.Name, Servers: t.Servers}, nil
+	return proxy.Identity{ID: t.ID, Name: t.Name, Servers: t.Servers}, nil
 }
 
 // post sends a raw body to /mcp/<label> with the headers a conforming client

@@ -27,6 +27,9 @@ type Request struct {
 	// stream, when the client accepts an event stream, sends notifications
 	// about this request before its response.
 	stream *sseStream
+	// token is the client token presented, for checking it again after a
+	// wait (a token revoked while its call waited for approval).
+	token string
 }
 
 // progress sends a notification about this request, when the client can
@@ -39,7 +42,9 @@ func (r *Request) progress(n any) {
 
 // Client identifies the caller.
 type Client struct {
-	Name    string
+	Name string
+	// ID is the client token's identity ("" under auth: none).
+	ID      string
 	Address string
 	// Servers, when not empty, are the only labels the client may use.
 	Servers []string

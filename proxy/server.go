@@ -24,6 +24,9 @@ const Version = "0.1.0"
 
 // Identity is who a client token belongs to.
 type Identity struct {
+	// ID names the token itself: grants are keyed by it, so a new token
+	// under a revoked token's name starts with none.
+	ID   string
 	Name string
 	// Servers, when not empty, are the only labels the token may use.
 	Servers []string

@@ -10,8 +10,11 @@ import (
 
 // Approval is a call held for a person.
 type Approval struct {
-	ID        string    `json:"id"`
-	Client    string    `json:"client"`
+	ID     string `json:"id"`
+	Client string `json:"client"`
+	// ClientID identifies the client's token (TokenID); grants are keyed
+	// by it, so a new token with the same name starts with none.
+	ClientID  string    `json:"-"`
 	Server    string    `json:"server"`
 	Tool      string    `json:"tool"`
 	Arguments string    `json:"arguments"`
@@ -37,8 +40,8 @@ var ErrNoApproval = errors.New("no such pending approval")
 
 // CreateApproval stores a pending approval.
 func (d *DB) CreateApproval(ctx context.Context, a Approval) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO approvals (id, client, server, tool, arguments, args_hash, reason, created_at, expires_at, status)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`, a.ID, a.Client, a.Server, a.Tool, a.Arguments, a.ArgsHash, a.Reason,
+	_, err := d.db.ExecContext(ctx, `INSERT INTO approvals (id, client, client_id, server, tool, arguments, args_hash, reason, created_at, expires_at, status)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`, a.ID, a.Client, a.ClientID, a.Server, a.Tool, a.Arguments, a.ArgsHash, a.Reason,
 		a.CreatedAt.UTC().Format(time.RFC3339Nano), a.ExpiresAt.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return fmt.Errorf("store approval: %w", err)
@@ -70,7 +73,7 @@ func (d *DB) Settle(ctx context.Context, id, status, by, note string, grantUntil
 		if _, err := tx.ExecContext(ctx, `INSERT INTO grants (client, server, tool, args_hash, approval_id, approved_by, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET approval_id = excluded.approval_id,
 			approved_by = excluded.approved_by, expires_at = excluded.expires_at`,
-			a.Client, a.Server, a.Tool, a.ArgsHash, id, by, grantUntil.UTC().Format(time.RFC3339Nano)); err != nil {
+			a.grantKey(), a.Server, a.Tool, a.ArgsHash, id, by, grantUntil.UTC().Format(time.RFC3339Nano)); err != nil {
 			return Approval{}, fmt.Errorf("grant: %w", err)
 		}
 	}
@@ -78,7 +81,20 @@ func (d *DB) Settle(ctx context.Context, id, status, by, note string, grantUntil
 	return a, tx.Commit()
 }
 
-// Grant finds an unexpired grant for exactly this call.
+// grantKey is whom a grant covers: the client's token identity, or its
+// name where there is no token (auth: none).
+func (a *Approval) grantKey() string { return GrantKey(a.Client, a.ClientID) }
+
+// GrantKey is the key grants are stored and found by.
+func GrantKey(client, clientID string) string {
+	if clientID != "" {
+		return clientID
+	}
+	return "name:" + client
+}
+
+// Grant finds an unexpired grant for exactly this call; client is a
+// GrantKey.
 func (d *DB) Grant(ctx context.Context, client, server, tool, argsHash string) (approvalID, by string, ok bool, err error) {
 	err = d.db.QueryRowContext(ctx, `SELECT approval_id, approved_by FROM grants
 		WHERE client = ? AND server = ? AND tool = ? AND args_hash = ? AND expires_at > ?`,
@@ -128,7 +144,7 @@ func (d *DB) ExpireApprovals(ctx context.Context, all bool) ([]Approval, error) 
 	return out, nil
 }
 
-const approvalSelect = `SELECT id, client, server, tool, arguments, args_hash, reason, created_at, expires_at, status,
+const approvalSelect = `SELECT id, client, client_id, server, tool, arguments, args_hash, reason, created_at, expires_at, status,
 	COALESCE(decided_by, ''), COALESCE(note, '') FROM approvals`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -136,7 +152,7 @@ type scanner interface{ Scan(dest ...any) error }
 func scanApproval(s scanner) (Approval, error) {
 	var a Approval
 	var created, expires string
-	if err := s.Scan(&a.ID, &a.Client, &a.Server, &a.Tool, &a.Arguments, &a.ArgsHash, &a.Reason, &created, &expires,
+	if err := s.Scan(&a.ID, &a.Client, &a.ClientID, &a.Server, &a.Tool, &a.Arguments, &a.ArgsHash, &a.Reason, &created, &expires,
 		&a.Status, &a.DecidedBy, &a.Note); err != nil {
 		return Approval{}, err
 	}

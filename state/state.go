@@ -63,6 +63,9 @@ func (d *DB) Close() error {
 
 // Token describes a client token; never the token itself.
 type Token struct {
+	// ID identifies this token, not its name (TokenID): a token created
+	// later under the same name has another.
+	ID        string     `json:"-"`
 	Name      string     `json:"name"`
 	Servers   []string   `json:"servers"`
 	CreatedAt time.Time  `json:"created_at"`
@@ -119,8 +122,13 @@ func (d *DB) Verify(ctx context.Context, token string) (Token, error) {
 	if t.ExpiresAt != nil && !d.now().Before(*t.ExpiresAt) {
 		return Token{}, ErrBadToken
 	}
+	t.ID = TokenID(row.hash)
 	return t, nil
 }
+
+// TokenID is a token's identity from its stored hash: "tok_" and 16 hex
+// digits. It names the token without revealing it.
+func TokenID(hash string) string { return "tok_" + hash[:16] }
 
 // ListTokens returns every token, by name.
 func (d *DB) ListTokens(ctx context.Context) ([]Token, error) {

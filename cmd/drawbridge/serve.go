@@ -174,7 +174,7 @@ func (v tokenVerifier) Verify(ctx context.Context, token string) (proxy.Identity
 	if err != nil {
 		return proxy.Identity{}, err
 	}
-	return proxy.Identity{Name: t.Name, Servers: t.Servers}, nil
+	return proxy.Identity{ID: t.ID, Name: t.Name, Servers: t.Servers}, nil
 }
 
 // startCPUProfile profiles the process until the returned stop runs.
