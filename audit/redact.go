@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/drawbridge-mcp/drawbridge/secrets"
 )
 
 // DefaultRedactKeys are argument keys whose values never reach the ledger,
@@ -78,6 +80,52 @@ func (r *Redactor) walk(v any) any {
 		return r.scrub(x)
 	}
 	return v
+}
+
+// ForCall returns the Redactor for one call's record: besides what r
+// redacts, every value args holds under a sensitive key is redacted
+// wherever else it appears in that record (another argument, the result,
+// an error), in any encoding the leak guard knows: a "text" argument with
+// "password=hunter2" beside a "password" of hunter2 keeps neither.
+func (r *Redactor) ForCall(args json.RawMessage) *Redactor {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(args))
+	dec.UseNumber()
+	if dec.Decode(&v) != nil {
+		return r
+	}
+	var named []secrets.Named
+	r.collect(v, &named)
+	if len(named) == 0 {
+		return r
+	}
+	g := secrets.NewGuard(named)
+	next := *r
+	next.scrub = func(s string) string { return g.Redact(r.scrub(s)) }
+	return &next
+}
+
+// collect gathers the values under sensitive keys, at any depth.
+func (r *Redactor) collect(v any, out *[]secrets.Named) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if !r.keys[strings.ToLower(k)] {
+				r.collect(val, out)
+				continue
+			}
+			switch s := val.(type) {
+			case string:
+				*out = append(*out, secrets.Named{Name: strings.ToLower(k), Value: secrets.New(s)})
+			case json.Number:
+				*out = append(*out, secrets.Named{Name: strings.ToLower(k), Value: secrets.New(s.String())})
+			}
+		}
+	case []any:
+		for _, e := range x {
+			r.collect(e, out)
+		}
+	}
 }
 
 // Text scrubs free text (reasons, errors).

@@ -39,7 +39,7 @@ func (s *Server) awaitApproval(ctx context.Context, c *call, d policy.Decision) 
 		}
 	}
 	out, err := s.approvals.Hold(ctx, state.Approval{Client: client, ClientID: req.Client.ID, Server: c.u.cfg.Label, Tool: c.tool.Name,
-		Arguments: string(c.ev.Arguments), ArgsHash: hash, Reason: s.redact.Text(d.Reason)}, tick)
+		Arguments: string(c.ev.Arguments), ArgsHash: hash, Reason: c.redact.Text(d.Reason)}, tick)
 	if err != nil {
 		s.log.Error("approval could not be stored; call refused", "request_id", c.ev.RequestID, "err", err)
 		return "Denied: this call needs approval, and the approval could not be recorded.", audit.StatusDenied

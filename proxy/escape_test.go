@@ -132,3 +132,20 @@ func TestEscapedSecretInArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestSensitiveValueEverywhereInRecord: a value sent under a sensitive key
+// is redacted wherever else it appears in the same call's record: another
+// argument, and the result.
+func TestSensitiveValueEverywhereInRecord(t *testing.T) {
+	up := mcptest.Streamable(mcptest.NewServer("up"))
+	t.Cleanup(up.Close)
+	h := start(t, fmt.Sprintf("servers:\n  up:\n    url: %s/mcp\n", up.URL))
+	h.call("up", "echo", map[string]any{"password": "hunter2xyz", "text": "login with password=hunter2xyz"})
+	row := ledgerCalls(t, h, 1)[0]
+	if strings.Contains(string(row.Arguments), "hunter2xyz") || strings.Contains(row.Result, "hunter2xyz") {
+		t.Errorf("the password stayed in the record: arguments %s, result %s", row.Arguments, row.Result)
+	}
+	if !strings.Contains(row.Result, "password=[REDACTED:password]") {
+		t.Errorf("result %s, want the value redacted by its key's name", row.Result)
+	}
+}

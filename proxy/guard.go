@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
@@ -19,6 +21,9 @@ type Vault interface {
 	Clients() []string
 	// OnChange sets what runs when the stored secrets change.
 	OnChange(func())
+	// Err says why the vault is not current (nil when it is): the store
+	// holds values it could not read, so the leak guard may be incomplete.
+	Err() error
 }
 
 var _ Vault = (*secrets.Vault)(nil)
@@ -30,6 +35,7 @@ func (noVault) Resolve(string, string) (secrets.Secret, bool) { return secrets.S
 func (noVault) All() []secrets.Named                          { return nil }
 func (noVault) Clients() []string                             { return nil }
 func (noVault) OnChange(func())                               {}
+func (noVault) Err() error                                    { return nil }
 
 // scrubber is the leak guard as the proxy uses it: every stored secret and
 // every credential the config yields, in every encoding the guard knows,
@@ -37,6 +43,23 @@ func (noVault) OnChange(func())                               {}
 // upstream errors, logs, the ledger. It is rebuilt when secrets change.
 type scrubber struct {
 	g atomic.Pointer[secrets.Guard]
+	// stale, when set, says why the guard may be older than the vault.
+	stale func() error
+}
+
+// ErrVaultStale refuses calls while the leak guard may be older than the
+// vault.
+var ErrVaultStale = errors.New("drawbridge cannot read its current secrets, so it cannot guard against their leaking; calls are refused until it can")
+
+// check refuses to let anything go upstream while the guard is stale.
+func (s *scrubber) check() error {
+	if s == nil || s.stale == nil {
+		return nil
+	}
+	if err := s.stale(); err != nil {
+		return fmt.Errorf("%w: %w", ErrVaultStale, err)
+	}
+	return nil
 }
 
 // String redacts s.

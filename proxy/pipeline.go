@@ -121,8 +121,11 @@ type call struct {
 	args  json.RawMessage
 	meta  *struct{ ProgressToken json.RawMessage }
 	input *policy.Input // what the policy saw, reused by the output rule
-	ev    *audit.Event
-	begin time.Time
+	// redact prepares this call's record: the server's Redactor, and the
+	// values of its sensitive arguments wherever else they appear.
+	redact *audit.Redactor
+	ev     *audit.Event
+	begin  time.Time
 }
 
 // callTool answers tools/call for one upstream. A refusal or an upstream
@@ -130,7 +133,7 @@ type call struct {
 // surfaces in the Responses API's mcp_call output); only malformed params
 // are JSON-RPC errors.
 func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessage) (json.RawMessage, error) {
-	c := &call{u: u, ev: s.event(ctx, audit.KindDecided, u, "tools/call"), begin: time.Now()}
+	c := &call{u: u, ev: s.event(ctx, audit.KindDecided, u, "tools/call"), begin: time.Now(), redact: s.redact}
 
 	// 1. parse params
 	var p callParams
@@ -149,7 +152,8 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 		return nil, s.badRequest(c, p.Arguments, errorf(codeInvalidParams, "tools/call arguments refused: %v", err))
 	}
 	c.args = args
-	c.ev.Arguments = s.redact.Arguments(c.args)
+	c.redact = s.redact.ForCall(c.args)
+	c.ev.Arguments = c.redact.Arguments(c.args)
 	if p.Meta != nil && p.Meta.ProgressToken != nil {
 		c.meta = &struct{ ProgressToken json.RawMessage }{p.Meta.ProgressToken}
 	}
@@ -183,7 +187,7 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 	// 4. policy decision
 	c.input = s.policyInput(ctx, u, tool, c.args)
 	d := s.decideInput(ctx, c.input, u, tool)
-	c.ev.Decision, c.ev.Reason, c.ev.PolicyUS = d.Action, s.redact.Text(d.Reason), audit.Micros(d.Took)
+	c.ev.Decision, c.ev.Reason, c.ev.PolicyUS = d.Action, c.redact.Text(d.Reason), audit.Micros(d.Took)
 	if d.Action == policy.Approve && !s.shadow() && s.approvals != nil {
 		// 4b. approval hold
 		if refusal, status := s.awaitApproval(ctx, c, d); refusal != "" {
@@ -228,7 +232,7 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 			s.log.Warn("policy error", "request_id", c.ev.RequestID, "rule", "output", "err", err)
 		}
 		text := "Output withheld by policy: " + od.Reason
-		done.Status, done.Error, done.Result = audit.StatusDenied, s.redact.Text(text), s.redact.Result(res)
+		done.Status, done.Error, done.Result = audit.StatusDenied, c.redact.Text(text), c.redact.Result(res)
 		s.finish(done)
 		return toolError(text), nil
 	}
@@ -238,7 +242,7 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 	if isToolError(res) {
 		done.Status = audit.StatusToolError
 	}
-	done.Result = s.redact.Result(res)
+	done.Result = c.redact.Result(res)
 	s.finish(done)
 	return res, nil
 }
@@ -268,9 +272,9 @@ func (s *Server) enforce(ctx context.Context, c *call, d policy.Decision) string
 
 // refuse records a call that stops before the upstream and answers the model.
 func (s *Server) refuse(ctx context.Context, c *call, status, decision, reason, text string) (json.RawMessage, error) {
-	c.ev.Status, c.ev.Error = status, s.redact.Text(text)
+	c.ev.Status, c.ev.Error = status, c.redact.Text(text)
 	if decision != "" {
-		c.ev.Decision, c.ev.Reason = decision, s.redact.Text(reason)
+		c.ev.Decision, c.ev.Reason = decision, c.redact.Text(reason)
 	}
 	c.ev.DurationMS = audit.Millis(time.Since(c.begin))
 	if err := s.ledger.Record(ctx, c.ev); err != nil {
@@ -282,7 +286,7 @@ func (s *Server) refuse(ctx context.Context, c *call, status, decision, reason, 
 // badRequest records a malformed call and returns its JSON-RPC error.
 func (s *Server) badRequest(c *call, raw json.RawMessage, e *rpcError) error {
 	c.ev.Kind, c.ev.Status, c.ev.Error = audit.KindRejected, audit.StatusBadRequest, e.Message
-	c.ev.Arguments = s.redact.Arguments(raw)
+	c.ev.Arguments = c.redact.Arguments(raw)
 	c.ev.DurationMS = audit.Millis(time.Since(c.begin))
 	s.finish(c.ev)
 	return e
@@ -322,7 +326,7 @@ func (s *Server) upstreamFailed(ctx context.Context, c *call, err error, done ..
 		ev.Kind = audit.KindDecided
 		ev.DurationMS = audit.Millis(time.Since(c.begin))
 	}
-	ev.Status, ev.Error = status, s.redact.Text(err.Error())
+	ev.Status, ev.Error = status, c.redact.Text(err.Error())
 	s.finish(ev)
 	switch {
 	case errors.As(err, &ue):

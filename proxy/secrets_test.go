@@ -125,3 +125,60 @@ func TestCredentialPatterns(t *testing.T) {
 		return log.get("bearer").Get("Authorization") == "Bearer rotated-token-999"
 	})
 }
+
+// TestRotateKeyWhileServing: after secret rotate-key by another process,
+// a running proxy follows the new key: a secret set afterwards is guarded
+// (an upstream echoing it is redacted) without a restart. Under a key from
+// the environment, which a running process cannot re-read, every call is
+// refused, saying why, until a restart.
+func TestRotateKeyWhileServing(t *testing.T) {
+	for _, fromEnv := range []bool{false, true} {
+		t.Run(fmt.Sprintf("key from env %v", fromEnv), func(t *testing.T) {
+			dir := t.TempDir()
+			if fromEnv {
+				t.Setenv(secrets.KeyEnv, secrets.NewKey().Encoded().Reveal())
+			}
+			store, err := secrets.Open(context.Background(), dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { store.Close() })
+			_ = store.Set(context.Background(), "OLD", "", secrets.New("old-secret-value-1"))
+			vault, err := secrets.NewVault(context.Background(), store, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			t.Cleanup(cancel)
+			go vault.Watch(ctx, 20*time.Millisecond)
+			up := mcptest.Streamable(mcptest.NewServer("up"))
+			t.Cleanup(up.Close)
+			h := startWith(t, fmt.Sprintf("servers:\n  up:\n    url: %s/mcp\n", up.URL), harnessOpts{vault: vault})
+			if r := h.call("up", "echo", map[string]any{"text": "old-secret-value-1"}); r.text() != "[REDACTED:OLD]" {
+				t.Fatalf("before rotation: %q", r.text())
+			}
+
+			other, err := secrets.Open(context.Background(), dir) // drawbridge secret rotate-key, another process
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := other.RotateKey(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			_ = other.Set(context.Background(), "NEW", "", secrets.New("new-secret-value-2"))
+			other.Close()
+
+			var last string
+			eventually(t, "the proxy to follow the rotation or refuse", func() bool {
+				last = h.call("up", "echo", map[string]any{"text": "new-secret-value-2"}).text()
+				if fromEnv {
+					return strings.Contains(last, "cannot read its current secrets")
+				}
+				return last == "[REDACTED:NEW]"
+			})
+			if strings.Contains(last, "new-secret-value-2") {
+				t.Fatalf("the new secret reached the client: %q", last)
+			}
+		})
+	}
+}

@@ -121,6 +121,7 @@ func New(opts Options) (*Server, error) {
 	if s.vault == nil {
 		s.vault = noVault{}
 	}
+	s.scrub.stale = s.vault.Err
 	s.rebuildGuard()
 	s.vault.OnChange(s.rebuildGuard)
 	s.log = slog.New(&scrubHandler{Handler: log.Handler(), scrub: s.scrub})

@@ -290,6 +290,10 @@ func (u *Upstream) onNotification(n mcp.JSONRPCNotification) {
 // nothing an upstream says reaches a client, a policy or the ledger before
 // the leak guard has read it.
 func (u *Upstream) Call(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	if err := u.scrub.check(); err != nil {
+		u.log.Error("call refused: the secrets changed and cannot be read", "method", method, "err", err)
+		return nil, u.wrap(err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, u.cfg.Timeout.D())
 	defer cancel()
 	for attempt := 0; ; attempt++ {

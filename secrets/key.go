@@ -28,7 +28,10 @@ type Key struct {
 
 // LoadKey returns the master key: KeyEnv if set, else data_dir/master.key,
 // created on first use. A key file readable by group or others is refused.
-func LoadKey(dataDir string) (Key, error) {
+func LoadKey(dataDir string) (Key, error) { return loadKey(dataDir, true) }
+
+// loadKey is LoadKey; it creates a missing key file only when create.
+func loadKey(dataDir string, create bool) (Key, error) {
 	if v, ok := os.LookupEnv(KeyEnv); ok {
 		b, err := decodeKey(v)
 		if err != nil {
@@ -38,7 +41,7 @@ func LoadKey(dataDir string) (Key, error) {
 	}
 	path := filepath.Join(dataDir, KeyFile)
 	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) && create {
 		return createKey(path)
 	}
 	if err != nil {

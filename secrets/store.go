@@ -230,6 +230,29 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// followKey adopts the master key another process rotated to (drawbridge
+// secret rotate-key while the proxy runs): the key file, or the pending
+// one of a rotation still finishing. A key from KeyEnv cannot change under
+// a running process, so a rotation there needs a restart.
+func (s *Store) followKey(ctx context.Context) error {
+	key, err := loadKey(filepath.Dir(s.path), false)
+	if err != nil {
+		return err
+	}
+	if key.Path != "" {
+		if pending, ok := loadPending(key.Path); ok && s.use(ctx, pending) == nil {
+			return nil
+		}
+	}
+	if err := s.use(ctx, key); err != nil {
+		if key.Path == "" {
+			return fmt.Errorf("%w; the key was rotated: restart with the new %s", err, KeyEnv)
+		}
+		return err
+	}
+	return nil
+}
+
 // RotateKey re-encrypts every secret under a new key in one transaction.
 // With a key file, the new key is written beside the old one first and
 // moved into place after the commit (Open finishes a rotation interrupted

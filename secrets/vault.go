@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync/atomic"
@@ -21,6 +22,9 @@ type Vault struct {
 	staged atomic.Pointer[map[scopedName]Secret]
 	// changed runs on every reload (the proxy rebuilds its guard).
 	changed func()
+	// broken is why the last reload failed: the store holds secrets the
+	// vault (and so the leak guard) does not know. nil when current.
+	broken atomic.Pointer[error]
 }
 
 // NewVault loads every secret.
@@ -35,9 +39,21 @@ func NewVault(ctx context.Context, store *Store, log *slog.Logger) (*Vault, erro
 	return v, nil
 }
 
+// reload re-reads every secret. A value that does not decrypt under the
+// key in use may mean the key was rotated by another process: the vault
+// follows the new key and tries once more. What still fails leaves the
+// vault broken (Err) until a reload succeeds.
 func (v *Vault) reload(ctx context.Context) error {
 	all, err := v.store.all(ctx, v.store.db)
 	if err != nil {
+		if ferr := v.store.followKey(ctx); ferr == nil {
+			all, err = v.store.all(ctx, v.store.db)
+		} else {
+			err = fmt.Errorf("%w (and the master key could not be re-read: %v)", err, ferr)
+		}
+	}
+	if err != nil {
+		v.broken.Store(&err)
 		return err
 	}
 	if v.changed != nil && v.snap.Load() != nil {
@@ -48,6 +64,17 @@ func (v *Vault) reload(ctx context.Context) error {
 	// that took one just before the swap may still be answering.
 	v.snap.Store(&all)
 	v.staged.Store(nil)
+	v.broken.Store(nil)
+	return nil
+}
+
+// Err says why the vault is not current (nil when it is): secrets.db holds
+// values it could not read, so neither credentials nor the leak guard can
+// be trusted to be complete. The proxy refuses every call while it is set.
+func (v *Vault) Err() error {
+	if e := v.broken.Load(); e != nil {
+		return *e
+	}
 	return nil
 }
 
