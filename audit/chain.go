@@ -1,9 +1,15 @@
 package audit
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql/driver"
+	"encoding/base64"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
 	"strconv"
 	"strings"
 	"time"
@@ -104,23 +110,89 @@ func (e *Event) columns(r *row) {
 // columnCount is how many columns insertSQL names, hash included.
 const columnCount = 26
 
-// seal chains e to prev: it sets PrevHash and Hash and appends the row's
-// non-NULL insert arguments to r.named, numbered from r.ord.
-func (e *Event) seal(prev string, r *row) {
+// keyedPrefix marks a keyed hash: "k1:" and hex(HMAC-SHA256(ledger key,
+// prev_hash || canonical content)). An unkeyed (legacy) hash is
+// hex(SHA-256(prev_hash || canonical content)), which anyone who can write
+// audit.db can recompute; a keyed one needs the ledger key, sealed in the
+// vault under the master key.
+const keyedPrefix = "k1:"
+
+// seal chains e to prev: it sets PrevHash and Hash (keyed when mac is not
+// nil) and appends the row's non-NULL insert arguments to r.named,
+// numbered from r.ord.
+func (e *Event) seal(prev string, r *row, mac hash.Hash) {
 	e.PrevHash, r.bind = prev, true
-	e.Hash = e.contentHash(r)
+	e.Hash = e.contentHash(r, mac)
 	r.must(e.Hash)
 }
 
-// computeHash is the hash e's content and PrevHash call for: what verify
-// compares with the stored one.
-func (e *Event) computeHash() string { return e.contentHash(&row{}) }
+// computeHash is the hash e's content and PrevHash call for, keyed with
+// mac when not nil: what verify compares with the stored one.
+func (e *Event) computeHash(mac hash.Hash) string { return e.contentHash(&row{}, mac) }
 
-// contentHash is hex(sha256(prev_hash || canonical content)), encoding e's
+// contentHash is the hash of prev_hash || canonical content, encoding e's
 // columns into r on the way (r.canon is scratch space).
-func (e *Event) contentHash(r *row) string {
+func (e *Event) contentHash(r *row, mac hash.Hash) string {
 	r.canon = append(r.canon[:0], e.PrevHash...)
 	e.columns(r)
+	if mac != nil {
+		mac.Reset()
+		mac.Write(r.canon)
+		return keyedPrefix + hex.EncodeToString(mac.Sum(nil))
+	}
 	sum := sha256.Sum256(r.canon)
 	return hex.EncodeToString(sum[:])
+}
+
+// ChainKey is the ledger key: what keys the chain and authenticates prune
+// anchors. It lives in the vault (secrets.db, under the master key), never
+// in audit.db, so whoever can write audit.db but not read the master key
+// cannot forge a consistent rewrite.
+type ChainKey struct {
+	MAC []byte
+	// From is the first seq written keyed: every event from it on must be
+	// keyed (an unkeyed one there is a downgrade by a rewriter).
+	From int64
+}
+
+// NewChainKey makes a random ledger key for a ledger whose next event is
+// from.
+func NewChainKey(from int64) *ChainKey {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return &ChainKey{MAC: b, From: from}
+}
+
+// Encode is the key as the vault stores it: "v1:<base64>:<from>".
+func (k *ChainKey) Encode() string {
+	return "v1:" + base64.StdEncoding.EncodeToString(k.MAC) + ":" + strconv.FormatInt(k.From, 10)
+}
+
+// ParseChainKey reads what Encode wrote.
+func ParseChainKey(s string) (*ChainKey, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 || parts[0] != "v1" {
+		return nil, errors.New("ledger key: not a v1 key")
+	}
+	mac, err := base64.StdEncoding.DecodeString(parts[1])
+	from, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || err2 != nil || len(mac) != 32 || from < 1 {
+		return nil, errors.New("ledger key: malformed")
+	}
+	return &ChainKey{MAC: mac, From: from}, nil
+}
+
+// hasher returns a keyed hasher for k, or nil for no key.
+func (k *ChainKey) hasher() hash.Hash {
+	if k == nil {
+		return nil
+	}
+	return hmac.New(sha256.New, k.MAC)
+}
+
+// anchorMAC authenticates a prune anchor.
+func (k *ChainKey) anchorMAC(firstSeq int64, prevHash string, pruned int64, at string) string {
+	m := hmac.New(sha256.New, k.MAC)
+	fmt.Fprintf(m, "anchor\x00%d\x00%s\x00%d\x00%s", firstSeq, prevHash, pruned, at)
+	return hex.EncodeToString(m.Sum(nil))
 }

@@ -23,12 +23,12 @@ func TestCanonicalHashIsStable(t *testing.T) {
 		e    *Event
 		want string
 	}{{full, "9651ed1673ec4858a41c39471f7f40025dbbb88db1038951a39fd77be2eb3610"}, {sparse, "07d798d623260454cd4bc2c2ca283f25ce5eaa3b99db61d5cdafea8d784f3de4"}} {
-		if got := tt.e.computeHash(); got != tt.want {
+		if got := tt.e.computeHash(nil); got != tt.want {
 			t.Errorf("hash of %s event %d = %s, want %s", tt.e.Kind, tt.e.Seq, got, tt.want)
 		}
 		// The writer's path: the same hash, and only non-NULL columns bound.
 		e, r := *tt.e, row{ord: columnCount}
-		e.seal(tt.e.PrevHash, &r)
+		e.seal(tt.e.PrevHash, &r, nil)
 		if e.Hash != tt.want {
 			t.Errorf("sealed hash of %s event %d = %s, want %s", e.Kind, e.Seq, e.Hash, tt.want)
 		}
@@ -38,7 +38,7 @@ func TestCanonicalHashIsStable(t *testing.T) {
 		}
 	}
 	e, r := *sparse, row{}
-	e.seal(sparse.PrevHash, &r)
+	e.seal(sparse.PrevHash, &r, nil)
 	var ords []int
 	for _, v := range r.named {
 		ords = append(ords, v.Ordinal)

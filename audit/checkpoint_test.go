@@ -74,7 +74,7 @@ func TestWALStartsOverUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	v, err := r.Verify(context.Background())
+	v, err := r.Verify(context.Background(), VerifyOptions{})
 	if err != nil || v.Problem != "" || v.Events != written.Load() {
 		t.Fatalf("verify after the restarts: %+v, %v; want %d events and no problem", v, err, written.Load())
 	}

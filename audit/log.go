@@ -7,6 +7,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -36,6 +37,11 @@ type Options struct {
 	// MaxBatch bounds one transaction. Default 1024.
 	MaxBatch int
 	Logger   *slog.Logger
+	// Key returns the ledger key, which keys the chain and authenticates
+	// prune anchors, given the seq of the next event (for a key made now,
+	// its From). nil, or a nil key, writes the unkeyed chain (tests, and
+	// ledgers before keying).
+	Key func(next int64) (*ChainKey, error)
 }
 
 // Log is an open ledger with its single writer. Record and Enqueue are safe
@@ -55,7 +61,11 @@ type Log struct {
 	// The writer's state; only the writer goroutine touches these.
 	seq  int64
 	head string
-	row  row // one INSERT's arguments and the hashing scratch, reused
+	row  row       // one INSERT's arguments and the hashing scratch, reused
+	mac  hash.Hash // the keyed hasher, nil for the unkeyed chain
+	key  *ChainKey
+	// witnessed is the head as of the last commit, for Head (any goroutine).
+	witnessed atomic.Pointer[Head]
 
 	mu      sync.Mutex
 	lastErr error // the last batch's failure, nil once one succeeds
@@ -129,6 +139,16 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		db.Close()
 		return nil, err
 	}
+	if opts.Key != nil {
+		k, err := opts.Key(l.seq + 1)
+		if err != nil {
+			l.conn.Close()
+			db.Close()
+			return nil, fmt.Errorf("ledger key: %w", err)
+		}
+		l.key, l.mac = k, k.hasher()
+	}
+	l.witnessed.Store(&Head{Seq: l.seq, Hash: l.head})
 	go l.write()
 	go l.checkpoint(checkpointEvery)
 	return l, nil
@@ -383,7 +403,7 @@ func (l *Log) commitOn(w writer, batch []*pending) error {
 			e := p.ev
 			seq++
 			e.Seq = seq
-			e.seal(head, r)
+			e.seal(head, r, l.mac)
 			head = e.Hash
 		}
 		st, err := l.stmtFor(ctx, w, len(chunk))
@@ -404,6 +424,7 @@ func (l *Log) commitOn(w writer, batch []*pending) error {
 		}
 	}
 	l.seq, l.head = seq, head
+	l.witnessed.Store(&Head{Seq: seq, Hash: head})
 	return nil
 }
 

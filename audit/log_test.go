@@ -39,7 +39,7 @@ func verify(t *testing.T, path string) audit.Verification {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	v, err := r.Verify(context.Background())
+	v, err := r.Verify(context.Background(), audit.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,25 +11,25 @@ import (
 )
 
 // Prune deletes the events older than before from the ledger at path and
-// records the anchor the chain now starts from, so verify still checks all
-// that is left. It returns how many events it removed. It is safe while the
-// proxy writes: only a prefix of the chain is removed, and nothing is
-// appended to it.
-func Prune(ctx context.Context, path string, before time.Time) (int64, error) {
+// records the anchor the chain now starts from, authenticated with key, so
+// verify still checks all that is left. It returns how many events it
+// removed. It is safe while the proxy writes: only a prefix of the chain is
+// removed, and nothing is appended to it.
+func Prune(ctx context.Context, path string, before time.Time, key *ChainKey) (int64, error) {
 	db, err := sqlitedb.Open(ctx, path, migrations, "migrations")
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	return prune(ctx, db, before)
+	return prune(ctx, db, before, key)
 }
 
 // Prune applies retention from the running proxy.
 func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
-	return prune(ctx, l.db, before)
+	return prune(ctx, l.db, before, l.key)
 }
 
-func prune(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
+func prune(ctx context.Context, db *sql.DB, before time.Time, key *ChainKey) (int64, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("prune: %w", err)
@@ -64,8 +64,13 @@ func prune(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO anchors (first_seq, prev_hash, pruned_rows, pruned_at) VALUES (?, ?, ?, ?)`,
-		first, prev, n, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+	at := time.Now().UTC().Format(time.RFC3339Nano)
+	var mac any // NULL without a key
+	if key != nil {
+		mac = key.anchorMAC(first, prev, n, at)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO anchors (first_seq, prev_hash, pruned_rows, pruned_at, mac) VALUES (?, ?, ?, ?, ?)`,
+		first, prev, n, at, mac); err != nil {
 		return 0, fmt.Errorf("prune: record anchor: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

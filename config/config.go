@@ -254,6 +254,21 @@ type Audit struct {
 	// Retention deletes events older than this, daily ("90d", "720h").
 	// Default: keep everything.
 	Retention Duration `yaml:"retention"`
+	// Witness writes the chain's head outside audit.db every interval, so
+	// `audit verify --head HASH` can prove that nothing up to it was cut
+	// from the end or rewritten.
+	Witness AuditWitness `yaml:"witness"`
+}
+
+// AuditWitness is where the ledger's head is written periodically.
+type AuditWitness struct {
+	// File gets one JSON line {"seq","hash","at"} per new head; relative to
+	// the config file. Keep it where audit.db's writers cannot rewrite it.
+	File string `yaml:"file"`
+	// URL gets each new head as a JSON POST.
+	URL string `yaml:"url"`
+	// Interval between writes. Default 1m.
+	Interval Duration `yaml:"interval"`
 }
 
 // Policy configures the policy engine.

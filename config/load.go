@@ -146,6 +146,12 @@ func (c *Config) setDefaults() {
 	if c.Policy.Timeout == 0 {
 		c.Policy.Timeout = Duration(DefaultPolicyTime)
 	}
+	if c.Audit.Witness.Interval == 0 {
+		c.Audit.Witness.Interval = Duration(time.Minute)
+	}
+	if c.Audit.Witness.File != "" {
+		c.Audit.Witness.File = c.Resolve(c.Audit.Witness.File)
+	}
 	c.Policy.Dir = c.Resolve(c.Policy.Dir)
 	if c.Admin.Listen == "" {
 		c.Admin.Listen = "127.0.0.1:8751"

@@ -55,6 +55,9 @@ func (c *Config) Validate() error {
 	if !IsLoopback(c.Admin.Listen) {
 		bad("admin.listen", "must be a loopback address (it approves calls), not %q", c.Admin.Listen)
 	}
+	if u, err := url.Parse(c.Audit.Witness.URL); c.Audit.Witness.URL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http")) {
+		bad("audit.witness.url", "must be an http or https URL")
+	}
 	if u, err := url.Parse(c.Approval.WebhookURL); c.Approval.WebhookURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http")) {
 		bad("approval.webhook_url", "must be an http or https URL")
 	}

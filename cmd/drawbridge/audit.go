@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,10 +15,11 @@ import (
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/policy"
+	"github.com/drawbridge-mcp/drawbridge/secrets"
 )
 
 const auditUsage = "audit tail [-f] [--server S] [--tool T] [--decision D] [--client C] [-n N] | audit show CALL_ID | " +
-	"audit verify | audit export --format jsonl|csv [--since T] [--until T] | audit prune --before DURATION|DATE | audit stats"
+	"audit verify [--head HASH] | audit export --format jsonl|csv [--since T] [--until T] | audit prune --before DURATION|DATE | audit stats"
 
 // runAudit queries the ledger. Every command but prune opens it read-only,
 // so they all work while the proxy runs.
@@ -33,6 +35,7 @@ func runAudit(ctx context.Context, e env, args []string) error {
 	since := f.String("since", "", "export, stats: from this `time` (RFC 3339, or a duration ago: 24h, 7d)")
 	until := f.String("until", "", "export, stats: before this `time`")
 	before := f.String("before", "", "prune: delete events older than this (a duration ago: 90d, or an RFC 3339 date)")
+	head := f.String("head", "", "verify: a head `hash` witnessed earlier, which the chain must still hold")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -75,16 +78,7 @@ func runAudit(ctx context.Context, e env, args []string) error {
 		}
 		return printJSON(e.stdout, map[string]any{"call": c, "events": evs})
 	case pos[0] == "verify" && len(pos) == 1:
-		v, err := r.Verify(ctx)
-		if err != nil {
-			return err
-		}
-		if v.Problem != "" {
-			fmt.Fprintf(e.stdout, "TAMPERED: %s (%d events verified before it)\n", esc(v.Problem), v.Events)
-			return exitError{1}
-		}
-		fmt.Fprintf(e.stdout, "ok: %d events verified; head %s\n", v.Events, v.Head)
-		return nil
+		return auditVerify(ctx, e, cfg, r, *head)
 	case pos[0] == "export" && len(pos) == 1:
 		calls, err := r.Calls(ctx, filter)
 		if err != nil {
@@ -222,12 +216,58 @@ func auditPrune(ctx context.Context, e env, cfg *config.Config, before string) e
 	if err != nil {
 		return fmt.Errorf("%w: --before: %v", errUsage, err)
 	}
-	n, err := audit.Prune(ctx, cfg.Audit.Path, cutoff)
+	key, closeVault, err := ledgerKeyOf(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeVault()
+	n, err := audit.Prune(ctx, cfg.Audit.Path, cutoff, key)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "pruned %d events older than %s; the chain now starts from a recorded anchor\n", n, cutoff.UTC().Format(time.RFC3339))
 	return nil
+}
+
+// auditVerify walks the chain with the ledger key from the vault. Keyed
+// events it cannot check (no master key here) fail the verification: a
+// forger without the key could have written them.
+func auditVerify(ctx context.Context, e env, cfg *config.Config, r *audit.Reader, head string) error {
+	key, closeVault, err := ledgerKeyOf(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeVault()
+	v, err := r.Verify(ctx, audit.VerifyOptions{Key: key, Head: head})
+	if err != nil {
+		return err
+	}
+	switch {
+	case v.Problem != "":
+		fmt.Fprintf(e.stdout, "TAMPERED: %s (%d events verified before it)\n", esc(v.Problem), v.Events)
+		return exitError{1}
+	case v.Unchecked > 0:
+		fmt.Fprintf(e.stdout, "UNVERIFIED: %d keyed events need the ledger key, sealed in %s under the master key "+
+			"(%s or data_dir/master.key); run where that key is\n", v.Unchecked, filepath.Join(cfg.DataDir, "secrets.db"), secrets.KeyEnv)
+		return exitError{1}
+	}
+	witnessed := ""
+	if head != "" {
+		witnessed = "; holds the witnessed head"
+	}
+	fmt.Fprintf(e.stdout, "ok: %d events verified (%d keyed)%s; head %s\n", v.Events, v.Keyed, witnessed, v.Head)
+	return nil
+}
+
+// ledgerKeyOf reads the ledger key for a command that does not serve:
+// nil when there is no secrets.db (a ledger never keyed).
+func ledgerKeyOf(ctx context.Context, cfg *config.Config) (*audit.ChainKey, func(), error) {
+	store, vault, err := openVault(ctx, cfg, nil, false)
+	if err != nil || store == nil {
+		return nil, func() {}, err
+	}
+	key, err := storedLedgerKey(vault)
+	return key, func() { store.Close() }, err
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -212,5 +213,38 @@ func TestTerminalInjection(t *testing.T) {
 	}
 	if strings.ContainsAny(out, "\x1b\r\u202e") || !strings.Contains(lines[1], `\n2026-01-01T00:00:00Z call_forged`) || !strings.Contains(lines[1], `\x1b[2K`) {
 		t.Errorf("row not escaped: %q", lines[1])
+	}
+}
+
+// TestWitnessedHead: serve writes the chain's head to the witness file;
+// audit verify --head with it passes, with a head the chain does not hold
+// it fails; every event is keyed.
+func TestWitnessedHead(t *testing.T) {
+	dir := t.TempDir()
+	witness := filepath.Join(dir, "heads.jsonl")
+	cfg := writeConfig(t, fmt.Sprintf("auth: none\naudit: {witness: {file: %s, interval: 100ms}}\nservers:\n  kid:\n    command: %s\n    tools: {read_only: [echo]}\n",
+		witness, filepath.Join(binDir, "testupstream")))
+	d := serve(t, cfg)
+	c := mcpClient(t, d, "kid", "")
+	callText(t, c, "echo", map[string]any{"text": "one"})
+	var head audit.Head
+	deadline := time.Now().Add(10 * time.Second)
+	for head.Hash == "" && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		if b, err := os.ReadFile(witness); err == nil && len(b) > 0 {
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			decodeJSON(t, lines[len(lines)-1], &head)
+		}
+	}
+	if !strings.HasPrefix(head.Hash, "k1:") {
+		t.Fatalf("witness file holds %+v, want a keyed head", head)
+	}
+	code, out, _ := cli(t, "", "audit", "verify", "--head", head.Hash, "-c", cfg)
+	if code != 0 || !strings.Contains(out, "holds the witnessed head") || strings.Contains(out, "(0 keyed)") {
+		t.Fatalf("audit verify --head = %d %q", code, out)
+	}
+	code, out, _ = cli(t, "", "audit", "verify", "--head", "k1:"+strings.Repeat("0", 64), "-c", cfg)
+	if code != 1 || !strings.Contains(out, "TAMPERED: the witnessed head") {
+		t.Fatalf("audit verify --head (not in chain) = %d %q", code, out)
 	}
 }

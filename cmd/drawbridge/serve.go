@@ -77,11 +77,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if cfg.Policy.Mode == "shadow" {
 		log.Warn("policy.mode is shadow: decisions are recorded, not enforced; every call proceeds")
 	}
-	ledger, err := audit.Open(ctx, audit.Options{Path: cfg.Audit.Path, Sync: cfg.Audit.Sync, Logger: log})
+	ledger, err := audit.Open(ctx, audit.Options{Path: cfg.Audit.Path, Sync: cfg.Audit.Sync, Logger: log,
+		Key: ledgerKey(ctx, store, vault)})
 	if err != nil {
 		return err
 	}
 	defer ledger.Close()
+	if w := cfg.Audit.Witness; w.File != "" || w.URL != "" {
+		go ledger.Witness(ctx, audit.Witness{File: w.File, URL: w.URL, Interval: w.Interval.D()})
+	}
 	if cfg.Audit.OnError == "allow" {
 		log.Warn("audit.on_error is allow: if the audit log cannot be written, calls will run UNRECORDED")
 	}
