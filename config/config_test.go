@@ -3,10 +3,13 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/secrets"
 )
 
 func load(t *testing.T, yaml string) (*config.Config, error) {
@@ -110,6 +113,44 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if c, err := config.Parse(data); err == nil && c == nil {
 			t.Fatal("nil config without an error")
+		}
+	})
+}
+
+// FuzzTemplate: ${…} expansion never panics, never lets CR, LF or NUL into
+// a header value, and a ${secret:NAME} is always replaced by the secret.
+func FuzzTemplate(f *testing.F) {
+	f.Add("Bearer ${secret:TOKEN}")
+	f.Add("${secret:A}${secret:B} x ${env:HOME}")
+	f.Add("${secret:X")
+	f.Add("a\r\nInjected: 1")
+	f.Fuzz(func(t *testing.T, value string) {
+		yaml := "servers:\n  a:\n    url: http://127.0.0.1:1\n    headers:\n      X-H: " + strconv.Quote(value) + "\n"
+		c, err := config.Parse([]byte(yaml))
+		if err != nil || c == nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			return
+		}
+		s := c.Servers["a"]
+		tpl, ok := s.HeadersT["X-H"]
+		if !ok {
+			return
+		}
+		got, err := tpl.Expand(func(name string) (secrets.Secret, bool) { return secrets.New("v-" + name), true })
+		if err != nil {
+			return
+		}
+		if strings.ContainsAny(got, "\r\n\x00") && !strings.ContainsAny(value, "\r\n\x00") {
+			t.Fatalf("expanding %q gave %q", value, got)
+		}
+		if strings.Contains(value, "${env:") || strings.Contains(value, "${file:") {
+			return
+		}
+		want := regexp.MustCompile(`\$\{secret:([^}]*)\}`).ReplaceAllString(value, "v-$1")
+		if got != want {
+			t.Fatalf("expanding %q gave %q, want %q", value, got, want)
 		}
 	})
 }

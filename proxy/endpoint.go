@@ -331,11 +331,15 @@ func (s *sseStream) finish(w http.ResponseWriter, out []*response) {
 	s.done = true
 }
 
-// writeEvent writes one SSE event. A message may hold newlines (JSON allows
-// them between tokens): each line gets its own data: field, which SSE
-// joins back.
+// writeEvent writes one SSE event. A message may hold line breaks (JSON
+// allows CR and LF between tokens, and an upstream's result is forwarded as
+// it came): SSE ends a line at CRLF, LF or CR alike, so each line gets its
+// own data: field, which SSE joins back. (A bare CR left inside one field
+// cut the message short for every SSE client: found by FuzzSSEFrame.)
 func writeEvent(w io.Writer, msg []byte) {
 	b := []byte("event: message\n")
+	msg = bytes.ReplaceAll(msg, []byte("\r\n"), []byte("\n"))
+	msg = bytes.ReplaceAll(msg, []byte("\r"), []byte("\n"))
 	for _, line := range bytes.Split(msg, []byte("\n")) {
 		b = append(b, "data: "...)
 		b = append(b, line...)
