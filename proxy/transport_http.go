@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
@@ -83,10 +84,40 @@ func (i *injector) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	resp, err := i.base.RoundTrip(r)
-	if err == nil && resp.StatusCode >= 400 {
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 400 {
 		i.refusal.Store(resp.Status)
 	}
-	return resp, err
+	sse := strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	resp.Body = &boundedBody{ReadCloser: resp.Body, perLine: sse}
+	return resp, nil
+}
+
+// ErrMessageTooLarge fails an upstream answer over maxMessage.
+var ErrMessageTooLarge = fmt.Errorf("upstream message over %d bytes", maxMessage)
+
+// boundedBody fails the read of an upstream answer that grows past
+// maxMessage: a JSON body in all, or one line of an event stream (a
+// stream itself may run for as long as the upstream keeps it open).
+type boundedBody struct {
+	io.ReadCloser
+	perLine bool
+	n       int
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if i := bytes.LastIndexByte(p[:n], '\n'); b.perLine && i >= 0 {
+		b.n = n - i - 1
+	} else {
+		b.n += n
+	}
+	if b.n > maxMessage {
+		return 0, ErrMessageTooLarge
+	}
+	return n, err
 }
 
 // explain adds the refused status to a handshake error that lacks it.

@@ -21,9 +21,10 @@ import (
 	"github.com/drawbridge-mcp/drawbridge/config"
 )
 
-// maxStdioLine bounds one message from a child, so a runaway child cannot
-// exhaust memory.
-const maxStdioLine = 64 << 20
+// maxMessage bounds one message from an upstream (a stdio line, an HTTP
+// JSON body, one line of an event stream), so a runaway or hostile
+// upstream cannot make Drawbridge hold more than this for one answer.
+const maxMessage = 64 << 20
 
 // stdioConn is a connection to a child process speaking MCP over stdio:
 // one JSON-RPC message per line on stdin and stdout. The child gets only the
@@ -131,8 +132,8 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 	for {
 		chunk, err := r.ReadSlice('\n')
 		line = append(line, chunk...)
-		if len(line) > maxStdioLine {
-			return nil, fmt.Errorf("message over %d bytes", maxStdioLine)
+		if len(line) > maxMessage {
+			return nil, fmt.Errorf("message over %d bytes", maxMessage)
 		}
 		if err == nil {
 			return line, nil

@@ -308,8 +308,14 @@ func (u *Upstream) Call(ctx context.Context, method string, params any) (json.Ra
 			if ctx.Err() != nil {
 				return nil, u.wrap(ctx.Err())
 			}
-			// A dead child or an expired upstream session: reconnect once.
-			u.drop(c, err)
+			// On Streamable HTTP every request is its own exchange: a 500, a
+			// reset or a cut stream fails this request only, and the next
+			// goes out as usual. A dead child, a broken legacy SSE stream
+			// or an expired session is the connection's failure: it is
+			// dropped (and an expired session retried once).
+			if _, perRequest := c.(*transport.StreamableHTTP); !perRequest || errors.Is(err, transport.ErrSessionTerminated) {
+				u.drop(c, err)
+			}
 			if attempt == 0 && errors.Is(err, transport.ErrSessionTerminated) {
 				u.mu.Lock()
 				u.retryAt = time.Time{}

@@ -15,6 +15,7 @@ import (
 type RawServer struct {
 	*httptest.Server
 	mu     sync.Mutex
+	fault  func(w http.ResponseWriter, r *http.Request)
 	tools  string
 	calls  []json.RawMessage
 	counts map[string]int
@@ -51,7 +52,12 @@ func Raw(tools string, result func(params json.RawMessage) string) *RawServer {
 		case "tools/call":
 			rs.mu.Lock()
 			rs.calls = append(rs.calls, m.Params)
+			fault := rs.fault
 			rs.mu.Unlock()
+			if fault != nil {
+				fault(w, r)
+				return
+			}
 			res = result(m.Params)
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -79,4 +85,13 @@ func (rs *RawServer) SetTools(tools string) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	rs.tools = tools
+}
+
+// SetFault makes every tools/call from now on answered by f (a status,
+// broken JSON, a cut stream, a reset, a flood, silence); nil restores the
+// result function.
+func (rs *RawServer) SetFault(f func(w http.ResponseWriter, r *http.Request)) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	rs.fault = f
 }
