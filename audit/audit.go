@@ -31,6 +31,10 @@ const (
 	StatusCancelled       = "cancelled"
 	StatusBadRequest      = "bad_request"
 	StatusUnauthenticated = "unauthenticated"
+	// StatusInterrupted closes a call whose decision was committed but whose
+	// outcome never was: the process died between the two (the upstream
+	// may have run it). Written at the next start.
+	StatusInterrupted = "interrupted"
 )
 
 // Event is one row of the ledger. Empty strings and nil numbers are stored

@@ -149,7 +149,19 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		l.key, l.mac = k, k.hasher()
 	}
 	l.witnessed.Store(&Head{Seq: l.seq, Hash: l.head})
+	interrupted, err := l.interrupted(ctx)
+	if err != nil {
+		l.conn.Close()
+		db.Close()
+		return nil, err
+	}
 	go l.write()
+	for _, ev := range interrupted {
+		l.Enqueue(ev)
+	}
+	if len(interrupted) > 0 {
+		opts.Logger.Warn("calls left without an outcome by the last run closed as interrupted", "calls", len(interrupted))
+	}
 	go l.checkpoint(checkpointEvery)
 	return l, nil
 }
@@ -192,6 +204,34 @@ func (l *Log) checkpointPasses() bool {
 		}
 	}
 	return true
+}
+
+// interruptedWindow is how far back from the chain's head a start looks
+// for calls left without an outcome: a crash leaves them at the end.
+const interruptedWindow = 100000
+
+// interrupted returns a completion for each call the last run decided and
+// sent upstream but never recorded the outcome of (the process died in
+// between), so no call is left without one.
+func (l *Log) interrupted(ctx context.Context) ([]*Event, error) {
+	rows, err := l.conn.QueryContext(ctx, `SELECT call_id, request_id, client, server, method, tool FROM events e
+		WHERE seq > ? AND kind = 'decided' AND status IS NULL AND call_id IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM events c WHERE c.call_id = e.call_id AND c.kind = 'completed')`, l.seq-interruptedWindow)
+	if err != nil {
+		return nil, fmt.Errorf("find interrupted calls: %w", err)
+	}
+	defer rows.Close()
+	var out []*Event
+	for rows.Next() {
+		var call, req, client, server, method, tool sql.NullString
+		if err := rows.Scan(&call, &req, &client, &server, &method, &tool); err != nil {
+			return nil, fmt.Errorf("find interrupted calls: %w", err)
+		}
+		out = append(out, &Event{Kind: KindCompleted, CallID: call.String, RequestID: req.String, Client: client.String,
+			Server: server.String, Method: method.String, Tool: tool.String, Status: StatusInterrupted,
+			Error: "Drawbridge stopped after this call was sent upstream and before its outcome was recorded; the upstream may have run it"})
+	}
+	return out, rows.Err()
 }
 
 func (l *Log) prepare(ctx context.Context) error {

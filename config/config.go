@@ -43,7 +43,7 @@ type Config struct {
 	WriteTimeout Duration `yaml:"write_timeout"`
 	// MaxConnsPerAddress caps the open connections from one remote address;
 	// more are closed at once. Behind a tunnel every client shares the
-	// tunnel's address: raise it there. Default 64.
+	// tunnel's address: raise it there. Default 256.
 	MaxConnsPerAddress int `yaml:"max_conns_per_address"`
 	// ShutdownGrace is how long in-flight calls may finish after SIGINT or
 	// SIGTERM. Default 10s.
@@ -307,7 +307,7 @@ const (
 	DefaultGrace        = 10 * time.Second
 	DefaultBodyTimeout  = 30 * time.Second
 	DefaultWriteTimeout = 30 * time.Second
-	DefaultConnsPerAddr = 64
+	DefaultConnsPerAddr = 256
 	DefaultPolicyTime   = 100 * time.Millisecond
 	DefaultMaxResult    = 64 << 10
 	DefaultMaxOutput    = 1 << 20

@@ -215,6 +215,23 @@ func TestAuditFailureRefusesCalls(t *testing.T) {
 				if !strings.Contains(h.Logs.String(), "database or disk is full") {
 					t.Fatal("the cause is not in the log")
 				}
+				// Space returns: calls run and are recorded again, on an
+				// unbroken chain.
+				if out, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", h.Cfg.Audit.Path, "DROP TRIGGER full").CombinedOutput(); err != nil {
+					t.Fatalf("sqlite3: %v %s", err, out)
+				}
+				if res := h.call("up", "echo", map[string]any{"text": "after"}); res.IsError || res.text() != "after" {
+					t.Fatalf("after recovery = %+v", res)
+				}
+				r, err := audit.OpenReader(context.Background(), h.Cfg.Audit.Path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				v, err := r.Verify(context.Background(), audit.VerifyOptions{})
+				r.Close()
+				if err != nil || v.Problem != "" {
+					t.Fatalf("chain after recovery: %+v %v", v, err)
+				}
 			case "allow":
 				if res.IsError || res.text() != "during" || calls.Load() != 2 {
 					t.Fatalf("call = %+v (upstream calls %d), want it to proceed", res, calls.Load())

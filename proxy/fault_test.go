@@ -59,7 +59,11 @@ func TestHTTPUpstreamFaults(t *testing.T) {
 			})
 			t.Cleanup(up.Close)
 			up.SetFault(f.fault)
-			h := start(t, fmt.Sprintf("servers:\n  up:\n    url: %s\n    transport: streamable-http\n    timeout: 2s\n", up.URL))
+			timeout := "2s"
+			if f.name == "flood" {
+				timeout = "60s" // 64 MB read under the race detector takes a while
+			}
+			h := start(t, fmt.Sprintf("servers:\n  up:\n    url: %s\n    transport: streamable-http\n    timeout: %s\n", up.URL, timeout))
 			h.toolNames("up")
 			r := h.call("up", "echo", nil)
 			if !r.IsError || !strings.Contains(r.text(), `Upstream "up" failed`) {

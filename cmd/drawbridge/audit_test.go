@@ -190,7 +190,27 @@ func TestKilledProxyLosesNothing(t *testing.T) {
 	if code, out, _ := cli(t, "", "audit", "verify", "-c", cfg); code != 0 {
 		t.Fatalf("verify after restart = %d %q", code, out)
 	}
-	t.Logf("%d calls answered before SIGKILL, all recorded; %d decisions in the ledger", len(answered), len(calls))
+	// Every call has an outcome: the ones the kill caught between the
+	// upstream and their completion were closed as interrupted at start.
+	r, err = audit.OpenReader(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := r.Calls(context.Background(), audit.Filter{Tool: "echo"})
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	interrupted := 0
+	for _, c := range after {
+		switch c.Status {
+		case "":
+			t.Fatalf("call %s has no outcome after the restart: %+v", c.CallID, c)
+		case audit.StatusInterrupted:
+			interrupted++
+		}
+	}
+	t.Logf("%d calls answered before SIGKILL, all recorded; %d decisions in the ledger; %d closed as interrupted", len(answered), len(calls), interrupted)
 }
 
 // TestTerminalInjection: a rejected request whose path carries %0A and
