@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,6 +67,12 @@ func (s *Server) awaitApproval(ctx context.Context, c *call, d policy.Decision) 
 		c.ev.ApprovedBy = out.Approval.DecidedBy
 		return "Denied by operator: " + note, audit.StatusDenied
 	}
-	return fmt.Sprintf("Approval %s is pending; ask the operator to approve it, then retry the same call", out.Approval.ID),
-		audit.StatusApprovalTimeout
+	status = audit.StatusApprovalTimeout
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// The client went away while it waited (as OpenAI's cloud does
+		// after about a minute): recorded as cancelled; the approval stays
+		// pending, and given later it grants the retried call.
+		status = audit.StatusCancelled
+	}
+	return fmt.Sprintf("Approval %s is pending; ask the operator to approve it, then retry the same call", out.Approval.ID), status
 }

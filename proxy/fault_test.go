@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -8,7 +9,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/internal/mcptest"
 )
 
@@ -90,4 +93,36 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestClientGoneWhileHeld: a client that disconnects while its call waits
+// for approval gets the call recorded as cancelled, and the approval stays
+// pending: approved later, it grants the retried call.
+func TestClientGoneWhileHeld(t *testing.T) {
+	h, admin := approvalHarness(t, "approval: {timeout: 30s, grant_ttl: 1h}\n")
+	h.toolNames("up")
+	req, _ := http.NewRequest("POST", h.URL+"/mcp/up", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":2}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+h.Token)
+	client := &http.Client{Timeout: 500 * time.Millisecond}
+	if resp, err := client.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("the held call answered within 500ms")
+	}
+	id := pendingID(t, admin, "add")
+	eventually(t, "the call recorded as cancelled", func() bool {
+		r, err := audit.OpenReader(context.Background(), h.Cfg.Audit.Path)
+		if err != nil {
+			return false
+		}
+		defer r.Close()
+		calls, _ := r.Calls(context.Background(), audit.Filter{Tool: "add"})
+		return len(calls) == 1 && calls[0].Status == audit.StatusCancelled && calls[0].ApprovalID == id
+	})
+	if code, body := adminCall(t, admin, "POST", "/api/approvals/"+id+"/approve", `{}`); code != http.StatusOK {
+		t.Fatalf("approve = %d %s", code, body)
+	}
+	if r := h.call("up", "add", map[string]any{"a": 2, "b": 2}); r.IsError || r.text() != "4" {
+		t.Fatalf("retried call = %+v, want it granted", r)
+	}
 }

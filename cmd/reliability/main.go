@@ -45,7 +45,7 @@ var suites = []struct {
 	{"Faults survived", []string{
 		"proxy/TestUpstreamFaults", "proxy/TestHTTPUpstreamFaults", "proxy/TestStdioChildRestarted",
 		"proxy/TestAuditFailureRefusesCalls", "proxy/TestPolicyHotReloadThroughProxy", "proxy/TestApprovalOutlivesWriteTimeout",
-		"proxy/TestEveryStatusInCallsView", "cmd/drawbridge/TestKilledProxyLosesNothing", "cmd/drawbridge/TestGracefulShutdown",
+		"proxy/TestEveryStatusInCallsView", "proxy/TestClientGoneWhileHeld", "cmd/drawbridge/TestKilledProxyLosesNothing", "cmd/drawbridge/TestGracefulShutdown",
 		"audit/TestWALStartsOverUnderLoad",
 	}},
 	{"Load held", []string{"proxy/TestSoakSessions", "proxy/TestManyHeldApprovals"}},
