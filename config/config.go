@@ -48,6 +48,9 @@ type Config struct {
 	// ShutdownGrace is how long in-flight calls may finish after SIGINT or
 	// SIGTERM. Default 10s.
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
+	// Public exposes the MCP listener beyond this machine: HTTPS or a
+	// tunnel. See Public.
+	Public Public `yaml:"public"`
 	// Admin is the loopback-only listener of the admin API (approvals),
 	// which the CLI talks to.
 	Admin Admin `yaml:"admin"`
@@ -182,6 +185,7 @@ func (c *Config) SecretRefs() []SecretRef {
 			add(p+".auth.hmac.key", h.KeyT)
 		}
 	}
+	add("public.api_key", c.Public.APIKeyT)
 	return out
 }
 
@@ -223,7 +227,7 @@ type Admin struct {
 // Approval configures approvals.
 type Approval struct {
 	// Timeout is how long a held call waits for a person; keep it below the
-	// client's own timeout. Default 120s. Unanswered, the call gets a tool
+	// client's own timeout (OpenAI's gives up after about 60s). Default 45s. Unanswered, the call gets a tool
 	// error naming the approval, which stays pending.
 	Timeout Duration `yaml:"timeout"`
 	// GrantTTL is how long an approval covers the same call (same client,
@@ -305,12 +309,16 @@ const (
 	DefaultTimeout      = 30 * time.Second
 	DefaultCacheTTL     = 5 * time.Minute
 	DefaultGrace        = 10 * time.Second
-	DefaultBodyTimeout  = 30 * time.Second
-	DefaultWriteTimeout = 30 * time.Second
-	DefaultConnsPerAddr = 256
-	DefaultPolicyTime   = 100 * time.Millisecond
-	DefaultMaxResult    = 64 << 10
-	DefaultMaxOutput    = 1 << 20
+	// DefaultApprovalTimeout answers a held call before OpenAI's cloud
+	// gives up on it (about 60 s): the model then reads "pending, ask the
+	// operator, retry" instead of the Responses API failing the call.
+	DefaultApprovalTimeout = 45 * time.Second
+	DefaultBodyTimeout     = 30 * time.Second
+	DefaultWriteTimeout    = 30 * time.Second
+	DefaultConnsPerAddr    = 256
+	DefaultPolicyTime      = 100 * time.Millisecond
+	DefaultMaxResult       = 64 << 10
+	DefaultMaxOutput       = 1 << 20
 )
 
 // IsStdio reports whether the server is a local child process.

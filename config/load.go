@@ -146,6 +146,7 @@ func (c *Config) setDefaults() {
 	if c.Policy.Timeout == 0 {
 		c.Policy.Timeout = Duration(DefaultPolicyTime)
 	}
+	c.publicDefaults()
 	if c.Audit.Witness.Interval == 0 {
 		c.Audit.Witness.Interval = Duration(time.Minute)
 	}
@@ -157,7 +158,7 @@ func (c *Config) setDefaults() {
 		c.Admin.Listen = "127.0.0.1:8751"
 	}
 	if c.Approval.Timeout == 0 {
-		c.Approval.Timeout = Duration(120 * time.Second)
+		c.Approval.Timeout = Duration(DefaultApprovalTimeout)
 	}
 	if c.Approval.GrantTTL == 0 {
 		c.Approval.GrantTTL = Duration(10 * time.Minute)

@@ -31,6 +31,7 @@ func (c *Config) Validate() error {
 	if c.Auth != "token" && c.Auth != "none" {
 		bad("auth", "must be token or none, not %q", c.Auth)
 	}
+	c.validatePublic(bad)
 	if c.Auth == "none" && !IsLoopback(c.Listen) {
 		bad("auth", "none is allowed only when listen is on loopback (it is %q): anyone who reaches the "+
 			"listener could use your upstream credentials; use auth: token and drawbridge token create NAME", c.Listen)

@@ -277,7 +277,10 @@ func (s *Server) refuse(ctx context.Context, c *call, status, decision, reason, 
 		c.ev.Decision, c.ev.Reason = decision, c.redact.Text(reason)
 	}
 	c.ev.DurationMS = audit.Millis(time.Since(c.begin))
-	if err := s.ledger.Record(ctx, c.ev); err != nil {
+	// Recorded whether or not the caller is still there: a refusal of a
+	// call whose client left (or whose tunnel deadline passed) while it
+	// waited for approval is still a fact for the ledger.
+	if err := s.ledger.Record(context.WithoutCancel(ctx), c.ev); err != nil {
 		s.log.Error("audit write failed", "request_id", c.ev.RequestID, "err", err)
 	}
 	return toolError(text), nil

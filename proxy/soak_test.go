@@ -126,7 +126,11 @@ func TestSoakSessions(t *testing.T) {
 	if failed.Load() > 0 {
 		t.Errorf("%d of %d calls failed", failed.Load(), made.Load())
 	}
-	if after.goroutines > base.goroutines+8 || after.fds > base.fds+8 {
+	// Drawbridge keeps idle connections to the upstream for reuse: the
+	// pool may end a round larger than the last, up to one connection per
+	// session (3 goroutines and 2 descriptors each, both ends being in this
+	// process). A per-call leak would be thousands.
+	if after.goroutines > base.goroutines+3*64+8 || after.fds > base.fds+2*64+8 {
 		t.Errorf("after the load: goroutines %d (before %d), open files %d (before %d): something outlived it",
 			after.goroutines, base.goroutines, after.fds, base.fds)
 	}

@@ -270,8 +270,10 @@ func ledgerKeyOf(ctx context.Context, cfg *config.Config) (*audit.ChainKey, func
 	return key, func() { store.Close() }, err
 }
 
+// printJSON writes v indented, without HTML escaping (& < > as they are).
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }

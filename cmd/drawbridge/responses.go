@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 )
@@ -16,7 +17,8 @@ import (
 type mcpTool struct {
 	Type            string            `json:"type"`
 	ServerLabel     string            `json:"server_label"`
-	ServerURL       string            `json:"server_url"`
+	ServerURL       string            `json:"server_url,omitempty"`
+	TunnelID        string            `json:"tunnel_id,omitempty"`
 	Headers         map[string]string `json:"headers"`
 	AllowedTools    []string          `json:"allowed_tools"`
 	RequireApproval any               `json:"require_approval"`
@@ -39,7 +41,9 @@ func runResponsesConfig(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if *base == "" {
-		*base = "http://" + cfg.Listen
+		if *base, err = publicBase(cfg); err != nil {
+			return err
+		}
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	engine, err := policy.NewFromConfig(ctx, cfg, log)
@@ -64,8 +68,15 @@ func runResponsesConfig(ctx context.Context, e env, args []string) error {
 			fmt.Fprintf(e.stderr, "note: %s left out: its tools could not be listed: %v\n", label, err)
 			continue
 		}
-		entry := mcpTool{Type: "mcp", ServerLabel: label, ServerURL: strings.TrimRight(*base, "/") + "/mcp/" + label,
-			Headers: map[string]string{"Authorization": "Bearer " + token}, AllowedTools: []string{}}
+		entry := mcpTool{Type: "mcp", ServerLabel: label, Headers: map[string]string{"Authorization": "Bearer " + token}, AllowedTools: []string{}}
+		if cfg.Public.Tunnel == config.TunnelOpenAI && *base == "" {
+			if label != cfg.Public.Server {
+				continue
+			}
+			entry.TunnelID = cfg.Public.TunnelID
+		} else {
+			entry.ServerURL = strings.TrimRight(*base, "/") + "/mcp/" + label
+		}
 		var never, always []string
 		for _, t := range tools {
 			in := &policy.Input{Method: "tools/list", Server: label, Tool: t, Client: policy.Client{Name: *client}, Time: time.Now()}

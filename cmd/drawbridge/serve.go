@@ -102,8 +102,19 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer stopAdmin()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	checks := map[string]func() (bool, string){"policy": engine.Check, "audit": ledger.Check}
+	exposed, err := openExposure(ctx, cfg, ln, vault, log, checks)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer exposed.close()
 	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger, Secrets: vault, Pins: db, Approvals: broker,
-		Checks: map[string]func() (bool, string){"policy": engine.Check, "audit": ledger.Check}}
+		Checks: checks}
 	if cfg.Auth == "token" {
 		opts.Tokens = tokenVerifier{db}
 	}
@@ -112,11 +123,6 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer srv.Close()
-
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	ln = proxy.LimitListener(ln, cfg.MaxConnsPerAddress)
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -128,8 +134,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 	log.Info("drawbridge listening", "url", "http://"+ln.Addr().String()+"/mcp/<label>",
 		"servers", strings.Join(cfg.Labels(), ","), "auth", cfg.Auth, "policy", engine.Source(), "policy_mode", cfg.Policy.Mode)
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	exposed.start(ctx, cfg, hs.Handler, func(l net.Listener) {
+		errc <- hs.Serve(proxy.LimitListener(l, cfg.MaxConnsPerAddress))
+	}, log, e.stdout)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
