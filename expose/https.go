@@ -33,6 +33,7 @@ type HTTPS struct {
 	// URL is the public base URL (https://domain).
 	URL   string
 	magic *certmagic.Config
+	cache *certmagic.Cache
 	plain *http.Server
 	cfg   *config.Public
 	log   *slog.Logger
@@ -40,6 +41,7 @@ type HTTPS struct {
 	mu     sync.Mutex
 	status string // the certificate's last news, for /readyz
 	ok     bool
+	closed sync.Once
 }
 
 // ListenHTTPS opens the HTTPS listener of cfg.Public. With a domain it
@@ -123,7 +125,7 @@ func (h *HTTPS) manage(ctx context.Context, cfg *config.Config, tlsLn net.Listen
 	} else {
 		magic.Issuers = []certmagic.Issuer{certmagic.NewACMEIssuer(magic, issuer)}
 	}
-	h.magic = magic
+	h.magic, h.cache = magic, cache
 	if err := magic.ManageSync(ctx, []string{p.Domain}); err != nil {
 		h.Close()
 		return nil, fmt.Errorf("certificate for %s from %s: %w", p.Domain, issuer.CA, err)
@@ -157,23 +159,43 @@ func (h *HTTPS) Check() (bool, string) {
 	return h.ok, h.status
 }
 
-// Renew renews the certificate now, whatever its age.
+// Renew renews the certificate now, whatever its age, and serves the new
+// one from the next handshake on. (Renewal when due happens on its own, in
+// certmagic's maintenance.)
 func (h *HTTPS) Renew(ctx context.Context) error {
 	if h.magic == nil {
 		return errors.New("the certificate is the user's own: nothing to renew")
 	}
-	return h.magic.RenewCertSync(ctx, h.cfg.Domain, true)
+	var old []string
+	for _, c := range h.cache.AllMatchingCertificates(h.cfg.Domain) {
+		old = append(old, c.Hash())
+	}
+	if err := h.magic.RenewCertSync(ctx, h.cfg.Domain, true); err != nil {
+		return err
+	}
+	if _, err := h.magic.CacheManagedCertificate(ctx, h.cfg.Domain); err != nil {
+		return err
+	}
+	h.cache.Remove(old)
+	return nil
 }
 
-// Close stops the listeners.
+// Close stops the listeners and the certificate maintenance. The HTTP
+// server that serves h closes it too: once is enough.
 func (h *HTTPS) Close() error {
-	if h.plain != nil {
-		_ = h.plain.Close()
-	}
-	if h.Listener != nil {
-		return h.Listener.Close()
-	}
-	return nil
+	var err error
+	h.closed.Do(func() {
+		if h.plain != nil {
+			_ = h.plain.Close()
+		}
+		if h.cache != nil {
+			h.cache.Stop()
+		}
+		if h.Listener != nil {
+			err = h.Listener.Close()
+		}
+	})
+	return err
 }
 
 // redirect sends plain-HTTP requests to https, same host and path.

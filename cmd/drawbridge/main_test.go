@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,7 +79,15 @@ type daemon struct {
 	addr  string
 	admin string // the admin listener, when serve chose it
 	logs  *bytes.Buffer
+	logMu sync.Mutex
 	done  chan error
+}
+
+// logString is what the daemon logged so far.
+func (d *daemon) logString() string {
+	d.logMu.Lock()
+	defer d.logMu.Unlock()
+	return d.logs.String()
 }
 
 // serve starts the real binary and waits until it answers /healthz.
@@ -101,7 +110,9 @@ func serve(t *testing.T, cfgPath string, extra ...string) *daemon {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			t.Log(sc.Text())
+			d.logMu.Lock()
 			d.logs.WriteString(sc.Text() + "\n")
+			d.logMu.Unlock()
 		}
 	}()
 	if err := cmd.Start(); err != nil {

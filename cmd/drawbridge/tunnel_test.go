@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -201,5 +202,62 @@ public:
 	}
 	if b, _ := os.ReadFile(path); strings.Contains(string(b), "tunnel-key-canary-1") || strings.Contains(d.logs.String(), "tunnel-key-canary-1") {
 		t.Error("the tunnel API key reached the ledger or the log")
+	}
+}
+
+// TestCloudflaredTunnel: serve starts cloudflared (a stand-in that behaves
+// like it), reads the trycloudflare.com URL from its output, allows that
+// Host, and a client reaching Drawbridge through the tunnel gets answers
+// with its token; without one it is refused. A missing cloudflared is a
+// clear error saying how to get it.
+func TestCloudflaredTunnel(t *testing.T) {
+	fake := filepath.Join(t.TempDir(), "cloudflared")
+	if out, err := exec.Command("go", "build", "-o", fake, "../../internal/mcptest/fakecloudflared").CombinedOutput(); err != nil {
+		t.Fatalf("build fake cloudflared: %v %s", err, out)
+	}
+	portFile := filepath.Join(t.TempDir(), "port")
+	t.Setenv("FAKE_CLOUDFLARED_PORTFILE", portFile)
+	cfg := writeConfig(t, fmt.Sprintf("servers:\n  kid:\n    command: %s\n    tools: {read_only: [echo]}\npublic:\n  tunnel: cloudflared\n  cloudflared: %s\n",
+		filepath.Join(binDir, "testupstream"), fake))
+	_, tok, _ := cli(t, "", "token", "create", "openai", "-c", cfg)
+	d := serve(t, cfg)
+	var edge []byte
+	for i := 0; i < 100 && len(edge) == 0; i++ {
+		edge, _ = os.ReadFile(portFile)
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i := 0; i < 100 && !strings.Contains(d.logString(), "EXPOSED"); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(d.logString(), "https://quiet-river-fake-tunnel.trycloudflare.com") {
+		t.Errorf("the tunnel URL is not announced:\n%s", d.logString())
+	}
+	call := func(token string) (int, string) {
+		req, _ := http.NewRequest("POST", "http://"+string(edge)+"/mcp/kid",
+			strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"through the tunnel"}}}`))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := call(strings.TrimSpace(tok)); code != 200 || !strings.Contains(body, "through the tunnel") {
+		t.Errorf("through the tunnel = %d %s", code, body)
+	}
+	if code, _ := call(""); code != http.StatusUnauthorized {
+		t.Errorf("without a token through the tunnel = %d, want 401", code)
+	}
+
+	missing := writeConfig(t, fmt.Sprintf("servers:\n  kid:\n    command: %s\npublic:\n  tunnel: cloudflared\n  cloudflared: no-such-cloudflared\n",
+		filepath.Join(binDir, "testupstream")))
+	code, _, errOut := cli(t, "", "serve", "-c", missing, "--listen", freeAddr(t), "--admin-listen", freeAddr(t))
+	if code == 0 || !strings.Contains(errOut, "is not installed or not on PATH: install it from Cloudflare") {
+		t.Errorf("serve without cloudflared = %d %q", code, errOut)
 	}
 }
