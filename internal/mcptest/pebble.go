@@ -87,7 +87,7 @@ func Pebble(t testing.TB) *ACME {
 		"certificate": filepath.Join(dir, "test/certs/localhost/cert.pem"), "privateKey": filepath.Join(dir, "test/certs/localhost/key.pem"),
 		"httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false,
 		"keyAlgorithm": "ecdsa",
-		"profiles": map[string]any{"default": map[string]any{"description": "test", "validityPeriod": 7776000}},
+		"profiles":     map[string]any{"default": map[string]any{"description": "test", "validityPeriod": 7776000}},
 	}}
 	b, _ := json.Marshal(conf)
 	path := filepath.Join(t.TempDir(), "pebble.json")
@@ -111,7 +111,7 @@ func Pebble(t testing.TB) *ACME {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	a := &ACME{Directory: "https://" + strings.Replace(listen, "127.0.0.1", "localhost", 1) + "/dir", DirectoryRoot: root,
-		mgmt: "https://" + strings.Replace(mgmt, "127.0.0.1", "localhost", 1),
+		mgmt:   "https://" + strings.Replace(mgmt, "127.0.0.1", "localhost", 1),
 		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
