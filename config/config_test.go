@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -153,4 +154,36 @@ func FuzzTemplate(f *testing.F) {
 			t.Fatalf("expanding %q gave %q, want %q", value, got, want)
 		}
 	})
+}
+
+// TestPublicSafeByDefault: going public cannot be combined with auth:
+// none, the public domain becomes an allowed Host, and every public setting
+// that cannot work is named.
+func TestPublicSafeByDefault(t *testing.T) {
+	dir := t.TempDir()
+	write := func(yaml string) (*config.Config, error) {
+		path := filepath.Join(dir, "drawbridge.yaml")
+		os.WriteFile(path, []byte("servers:\n  a:\n    url: http://127.0.0.1:1/mcp\n"+yaml), 0o600)
+		return config.Load(path)
+	}
+	cfg, err := write("public: {domain: mcp.example.com, email: ops@example.com}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Public.Listen != ":443" || cfg.Public.HTTPListen != ":80" || !slices.Contains(cfg.AllowedHosts, "mcp.example.com") {
+		t.Errorf("defaults: listen %q, http_listen %q, allowed_hosts %v", cfg.Public.Listen, cfg.Public.HTTPListen, cfg.AllowedHosts)
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"auth: none\npublic: {tunnel: cloudflared}\n", "auth: none cannot be used with public"},
+		{"public: {tunnel: carrier-pigeon}\n", "public.tunnel: must be ngrok, cloudflared, localtunnel or openai"},
+		{"public: {tunnel: openai}\n", "public.tunnel_id: the openai tunnel needs its id"},
+		{"public: {tunnel: openai, tunnel_id: t, api_key: plain-key-in-the-file}\n", "public.api_key: keep it in the vault"},
+		{"public: {domain: mcp.example.com, tls: {cert_file: a, key_file: b}}\n", "choose one"},
+		{"public: {domain: not_a_host}\n", "public.domain"},
+		{"public: {domain: mcp.example.com, acme_ca: http://insecure/dir}\n", "public.acme_ca: must be an https URL"},
+	} {
+		if _, err := write(tt.yaml); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.yaml, err, tt.want)
+		}
+	}
 }

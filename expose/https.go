@@ -72,7 +72,10 @@ func ListenHTTPS(ctx context.Context, cfg *config.Config, log *slog.Logger) (*HT
 		}
 	}
 	tlsCfg.MinVersion = tls.VersionTLS12
-	tlsCfg.NextProtos = append([]string{"h2", "http/1.1"}, tlsCfg.NextProtos...)
+	// HTTP/1.1 only: the listener is served by serve's own http.Server
+	// through Serve, which does not set up HTTP/2 for a listener it did not
+	// make; MCP's event streams need nothing more.
+	tlsCfg.NextProtos = append([]string{"http/1.1"}, tlsCfg.NextProtos...)
 	h.Listener = tls.NewListener(ln, tlsCfg)
 	if p.TLS != nil {
 		h.URL = "https://" + hostOf(p.Listen)

@@ -133,8 +133,26 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, req *Reque
 	return true
 }
 
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+// healthz answers 200 while serving. Asked for an event stream, it sends
+// three events a quarter of a second apart: `drawbridge doctor` times them
+// to tell whether a tunnel or proxy in front buffers streams (which makes
+// approvals and progress arrive all at once, or time out).
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if _, _, stream := wantsSSE(r.Header.Get("Accept")); !stream || r.URL.Query().Get("stream") == "" {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return
+	}
+	st := &sseStream{w: w}
+	for i := range 3 {
+		if i > 0 {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+		st.send([]byte(`{"status":"ok","event":` + strconv.Itoa(i) + `}`))
+	}
 }
 
 // readyz reports each upstream's state: 200 when all are connected, 503

@@ -26,6 +26,7 @@ type command struct {
 var commands = map[string]command{
 	"serve":            {"run the proxy", runServe},
 	"check":            {"validate a config file without serving", runCheck},
+	"doctor":           {"check everything the Responses API needs to reach and use Drawbridge", runDoctor},
 	"token":            {"manage client tokens: create NAME, list, revoke NAME", runToken},
 	"audit":            {"query the ledger: tail, show, verify, export, prune, stats", runAudit},
 	"responses-config": {"print the Responses API tools array for every server, agreeing with the policy", runResponsesConfig},
