@@ -177,6 +177,7 @@ func TestPublicSafeByDefault(t *testing.T) {
 		{"auth: none\npublic: {tunnel: cloudflared}\n", "auth: none cannot be used with public"},
 		{"public: {tunnel: carrier-pigeon}\n", "public.tunnel: must be ngrok, cloudflared, localtunnel or openai"},
 		{"public: {tunnel: openai}\n", "public.tunnel_id: the openai tunnel needs its id"},
+		{"public: {tunnel: ngrok}\n", "public.api_key: ngrok needs its authtoken"},
 		{"public: {tunnel: openai, tunnel_id: t, api_key: plain-key-in-the-file}\n", "public.api_key: keep it in the vault"},
 		{"public: {domain: mcp.example.com, tls: {cert_file: a, key_file: b}}\n", "choose one"},
 		{"public: {domain: not_a_host}\n", "public.domain"},

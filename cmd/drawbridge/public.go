@@ -51,15 +51,33 @@ func openExposure(ctx context.Context, cfg *config.Config, local net.Listener, v
 		x.closers = append(x.closers, c.Close)
 		u, _ := url.Parse(c.URL)
 		cfg.AllowedHosts = append(cfg.AllowedHosts, u.Hostname())
+	case p.Tunnel == config.TunnelNgrok:
+		token, err := p.APIKeyT.Expand(func(name string) (secrets.Secret, bool) { return vault.Resolve(name, "") })
+		if err != nil {
+			return nil, fmt.Errorf("public.api_key: %w", err)
+		}
+		n, err := expose.ListenNgrok(ctx, token, p.NgrokDomain, log)
+		if err != nil {
+			return nil, err
+		}
+		x.url, x.listener = n.URL, n
+		u, _ := url.Parse(n.URL)
+		cfg.AllowedHosts = append(cfg.AllowedHosts, u.Hostname())
+	case p.Tunnel == config.TunnelLocaltunnel:
+		lt, err := expose.StartLocaltunnel(ctx, p.LocaltunnelHost, local.Addr().String(), log)
+		if err != nil {
+			return nil, err
+		}
+		x.url = lt.URL
+		x.closers = append(x.closers, lt.Close)
+		u, _ := url.Parse(lt.URL)
+		cfg.AllowedHosts = append(cfg.AllowedHosts, u.Hostname())
 	case p.Tunnel == config.TunnelOpenAI:
 		x.tunnel = &expose.OpenAITunnel{Base: p.ControlPlane, TunnelID: p.TunnelID, Label: p.Server, Log: log,
 			Key: func() (string, error) {
 				return p.APIKeyT.Expand(func(name string) (secrets.Secret, bool) { return vault.Resolve(name, "") })
 			}}
 		checks["tunnel"] = x.tunnel.Check
-	case p.Tunnel != "":
-		return nil, fmt.Errorf("public.tunnel: %s is not available in this version of Drawbridge; use cloudflared or openai, "+
-			"or HTTPS (public.domain)", p.Tunnel)
 	}
 	return x, nil
 }

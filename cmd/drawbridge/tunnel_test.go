@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -259,5 +262,76 @@ func TestCloudflaredTunnel(t *testing.T) {
 	code, _, errOut := cli(t, "", "serve", "-c", missing, "--listen", freeAddr(t), "--admin-listen", freeAddr(t))
 	if code == 0 || !strings.Contains(errOut, "is not installed or not on PATH: install it from Cloudflare") {
 		t.Errorf("serve without cloudflared = %d %q", code, errOut)
+	}
+}
+
+// TestLocaltunnel: serve asks a localtunnel server (a fake written from the
+// protocol) for a tunnel, keeps its connections open, answers requests sent
+// down them, allows the assigned Host, and reopens a connection that drops.
+func TestLocaltunnel(t *testing.T) {
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	conns := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := tcp.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c
+		}
+	}()
+	var assigned atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.URL.Query()["new"]; !ok {
+			http.NotFound(w, r)
+			return
+		}
+		assigned.Add(1)
+		fmt.Fprintf(w, `{"id":"fake","port":%d,"max_conn_count":2,"url":"https://brave-fox.loca.lt"}`, tcp.Addr().(*net.TCPAddr).Port)
+	}))
+	defer api.Close()
+	cfg := writeConfig(t, fmt.Sprintf("servers:\n  kid:\n    command: %s\n    tools: {read_only: [echo]}\npublic:\n  tunnel: localtunnel\n  localtunnel_host: %s\n",
+		filepath.Join(binDir, "testupstream"), api.URL))
+	_, tok, _ := cli(t, "", "token", "create", "openai", "-c", cfg)
+	d := serve(t, cfg)
+	through := func(c net.Conn, token string) *http.Response {
+		t.Helper()
+		body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"via localtunnel"}}}`
+		fmt.Fprintf(c, "POST /mcp/kid HTTP/1.1\r\nHost: brave-fox.loca.lt\r\nContent-Type: application/json\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s",
+			token, len(body), body)
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	var first net.Conn
+	select {
+	case first = <-conns:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no tunnel connection opened:\n%s", d.logString())
+	}
+	resp := through(first, strings.TrimSpace(tok))
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "via localtunnel") {
+		t.Fatalf("through the tunnel = %d %s", resp.StatusCode, b)
+	}
+	first.Close()
+	// Two were held open; the closed one is reopened.
+	for i := 0; i < 2; i++ {
+		select {
+		case c := <-conns:
+			defer c.Close()
+		case <-time.After(20 * time.Second):
+			t.Fatalf("only %d more connections; the dropped one was not reopened", i)
+		}
+	}
+	if !strings.Contains(d.logString(), "https://brave-fox.loca.lt") || assigned.Load() != 1 {
+		t.Errorf("announced URL missing or %d assignments:\n%s", assigned.Load(), d.logString())
 	}
 }
