@@ -126,7 +126,7 @@ func TestOpenAITunnel(t *testing.T) {
 	cfg := writeConfig(t, fmt.Sprintf(`servers:
   kid:
     command: %s
-    tools: {read_only: [echo]}
+    tools: {read_only: [echo], deny: [env]}
 public:
   tunnel: openai
   tunnel_id: tunnel_123
@@ -152,6 +152,7 @@ public:
 	cp.send("req_list", "jsonrpc", rpc(2, "tools/list", nil), auth, nil)
 	cp.send("req_echo", "jsonrpc", rpc(3, "tools/call", map[string]any{"name": "echo", "arguments": map[string]any{"text": "via tunnel"}}), auth, "30s")
 	cp.send("req_held", "jsonrpc", rpc(4, "tools/call", map[string]any{"name": "add", "arguments": map[string]any{"a": 1, "b": 2}}), auth, "3s")
+	cp.send("req_denied", "jsonrpc", rpc(8, "tools/call", map[string]any{"name": "env", "arguments": map[string]any{}}), auth, "30s")
 	cp.send("req_anon", "jsonrpc", rpc(5, "tools/list", nil), nil, "30s")
 	cp.send("req_note", "jsonrpc", map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"}, auth, nil)
 	cp.send("req_end", "session_termination", nil, map[string][]string{"Mcp-Session-Id": {"mcs_x"}, "Authorization": auth["Authorization"]}, nil)
@@ -173,6 +174,7 @@ public:
 	held := time.Now()
 	check("req_held", "jsonrpc_response", 200, `is pending; ask the operator`)
 	t.Logf("held call answered %v after its echo, within its 3s response_timeout", time.Since(held))
+	check("req_denied", "jsonrpc_response", 200, `denied by tools.deny`)
 	check("req_anon", "jsonrpc_response", 401, `missing client token`)
 	check("req_note", "notify_ack", 202, `"request_id":"req_note"`)
 	check("req_end", "session_termination_response", 204, `"request_id":"req_end"`)
