@@ -109,6 +109,12 @@ type Server struct {
 	// readOnlyHint: true, and the Responses API trusts that), so they are
 	// removed.
 	TrustAnnotations bool `yaml:"trust_annotations"`
+	// ValidateArguments checks every call's arguments against the tool's
+	// input schema, as pinned, and refuses a call that does not conform
+	// (naming where). A schema Drawbridge cannot compile refuses every call
+	// of the tool: this is a guard, it fails closed. Schemas may not refer
+	// to other documents ($ref to a URL or a file).
+	ValidateArguments bool `yaml:"validate_arguments"`
 	// MaxOutputBytes cuts a tool result larger than this, with a marker.
 	// Default 1 MiB.
 	MaxOutputBytes int `yaml:"max_output_bytes"`

@@ -1,8 +1,14 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/drawbridge-mcp/drawbridge/internal/ijson"
 )
@@ -67,4 +73,60 @@ func schemaCollision(v, schema *ijson.Value, path string) error {
 		}
 	}
 	return nil
+}
+
+// schemas compiles each pinned input schema once, by the tool's hash.
+type schemas struct{ m sync.Map } // hash -> *jsonschema.Schema or error
+
+// validate checks args against t's input schema.
+func (c *schemas) validate(t *Tool, args json.RawMessage) error {
+	v, ok := c.m.Load(t.Hash)
+	if !ok {
+		sch, err := compileSchema(t.InputSchema)
+		if err != nil {
+			v = fmt.Errorf("the tool's input schema cannot be used to check arguments (%v), so none are accepted", err)
+		} else {
+			v = sch
+		}
+		c.m.Store(t.Hash, v)
+	}
+	if err, ok := v.(error); ok {
+		return err
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(args))
+	if err != nil {
+		return err
+	}
+	if err := v.(*jsonschema.Schema).Validate(doc); err != nil {
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("they do not match the tool's input schema: %s", strings.Join(strings.Fields(ve.Error()), " "))
+		}
+		return err
+	}
+	return nil
+}
+
+func compileSchema(raw json.RawMessage) (*jsonschema.Schema, error) {
+	if len(raw) == 0 {
+		raw = json.RawMessage(`{"type":"object"}`)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.UseLoader(noLoader{})
+	if err := c.AddResource("drawbridge:///input-schema.json", doc); err != nil {
+		return nil, err
+	}
+	return c.Compile("drawbridge:///input-schema.json")
+}
+
+// noLoader refuses every document a schema refers to: an upstream's
+// schema must not make Drawbridge read files or fetch URLs.
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("schemas may not refer to other documents (%s)", url)
 }

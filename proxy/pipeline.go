@@ -40,6 +40,8 @@ import (
 //     get the upstream's own definition. An argument whose key differs only
 //     in case from a parameter of its input schema is refused: a
 //     case-insensitive upstream would bind it where the policy saw nothing.
+//     Under validate_arguments the arguments must match that schema (as
+//     pinned: stage 3's check makes sure it is the trusted one).
 //  3. config allow/deny          enforced on the call itself, because clients
 //     cache lists and may call what they were never shown.
 //  3b. pin check                 a quarantined tool is refused, with how to
@@ -169,6 +171,11 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 	c.tool = tool
 	if _, err := canonicalArgs(c.args, tool.InputSchema); err != nil {
 		return nil, s.badRequest(c, c.args, errorf(codeInvalidParams, "tools/call arguments refused: %v", err))
+	}
+	if u.cfg.ValidateArguments {
+		if err := s.schemas.validate(tool, c.args); err != nil {
+			return nil, s.badRequest(c, c.args, errorf(codeInvalidParams, "tools/call arguments refused: %v", err))
+		}
 	}
 
 	// 3. config allow/deny

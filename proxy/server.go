@@ -77,6 +77,7 @@ type Server struct {
 	checks    map[string]func() (bool, string)
 	upstreams map[string]*Upstream
 	scrub     *scrubber
+	schemas   schemas // compiled input schemas, for validate_arguments
 	hosts     hostPolicy
 	ids       *requestIDs
 }

@@ -91,3 +91,34 @@ func TestUpstreamGetsWhatThePolicySaw(t *testing.T) {
 		t.Errorf("ledger arguments %s", row.Arguments)
 	}
 }
+
+// TestArgumentsAgainstSchema: under validate_arguments a call whose
+// arguments do not match the tool's (pinned) input schema is refused, naming
+// what is wrong, before the policy or the upstream see it; a schema that
+// refers to another document (a file, a URL) refuses every call rather than
+// be fetched.
+func TestArgumentsAgainstSchema(t *testing.T) {
+	tools := `{"tools":[{"name":"pay","inputSchema":{"type":"object","properties":{"amount":{"type":"integer","maximum":100}},"required":["amount"],"additionalProperties":false}},` +
+		`{"name":"sneaky","inputSchema":{"$ref":"file:///etc/passwd"}}]}`
+	up := mcptest.Raw(tools, func(json.RawMessage) string { return `{"content":[{"type":"text","text":"paid"}]}` })
+	t.Cleanup(up.Close)
+	h := start(t, fmt.Sprintf("servers:\n  up:\n    url: %s\n    validate_arguments: true\n", up.URL))
+	for _, tt := range []struct{ tool, args, want string }{
+		{"pay", `{"amount":"5"}`, "do not match the tool's input schema"},
+		{"pay", `{"amount":500}`, "maximum"},
+		{"pay", `{"amount":5,"to":"elsewhere"}`, "additional"},
+		{"pay", `{}`, "missing"},
+		{"sneaky", `{}`, "may not refer to other documents"},
+	} {
+		_, body := h.post("up", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"`+tt.tool+`","arguments":`+tt.args+`}}`)
+		if !strings.Contains(string(body), tt.want) || !strings.Contains(string(body), `"error"`) {
+			t.Errorf("%s %s = %s, want an error with %q", tt.tool, tt.args, body, tt.want)
+		}
+	}
+	if n := up.Count("tools/call"); n != 0 {
+		t.Errorf("%d calls reached the upstream", n)
+	}
+	if r := h.call("up", "pay", map[string]any{"amount": 5}); r.IsError || r.text() != "paid" {
+		t.Errorf("a conforming call = %+v", r)
+	}
+}

@@ -33,7 +33,7 @@ var suites = []struct {
 		"proxy/TestTokenPassthrough", "proxy/TestDNSRebinding", "proxy/TestBatchSmuggling", "proxy/TestBadInput",
 		"proxy/TestModernHeaderMismatch", "proxy/TestEscapedSecretLeak", "proxy/TestOutputGuardReassembly",
 		"proxy/TestEscapedSecretInArguments", "proxy/TestSensitiveValueEverywhereInRecord", "proxy/TestArgumentSmuggling",
-		"proxy/TestCaseVariantPolicies", "proxy/TestUpstreamGetsWhatThePolicySaw", "proxy/TestRugPull",
+		"proxy/TestCaseVariantPolicies", "proxy/TestArgumentsAgainstSchema", "proxy/TestUpstreamGetsWhatThePolicySaw", "proxy/TestRugPull",
 		"proxy/TestRugPullOutsideSixFields", "proxy/TestLyingReadOnlyHint", "proxy/TestDenyByCaseOrLookalike",
 		"proxy/TestReadyzChecksHost", "proxy/TestNotificationCallRecorded", "proxy/TestRevokedWhileHeld",
 		"proxy/TestGrantNotInheritedByName", "proxy/TestRotateKeyWhileServing", "proxy/TestStrangerCostsBoundedDisk",
