@@ -6,7 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
@@ -18,23 +19,14 @@ type env struct {
 	stdout, stderr io.Writer
 }
 
-type command struct {
-	summary string
-	run     func(ctx context.Context, e env, args []string) error
-}
+// command runs one subcommand; its summary, usage and examples are in
+// helps.
+type command func(ctx context.Context, e env, args []string) error
 
 var commands = map[string]command{
-	"serve":            {"run the proxy", runServe},
-	"check":            {"validate a config file without serving", runCheck},
-	"doctor":           {"check everything the Responses API needs to reach and use Drawbridge", runDoctor},
-	"token":            {"manage client tokens: create NAME, list, revoke NAME", runToken},
-	"audit":            {"query the ledger: tail, show, verify, export, prune, stats", runAudit},
-	"responses-config": {"print the Responses API tools array for every server, agreeing with the policy", runResponsesConfig},
-	"approvals":        {"held calls: list, approve ID [--remember DUR], deny ID [--reason TEXT]", runApprovals},
-	"tools":            {"tool trust: list with status, diff SERVER TOOL, accept SERVER [TOOL...]", runTools},
-	"secret":           {"manage encrypted upstream credentials: set NAME, list, rm NAME, rotate-key", runSecret},
-	"policy":           {"test the policy, or evaluate a hypothetical call: test [DIR], eval --server S --tool T", runPolicy},
-	"version":          {"print the version", runVersion},
+	"serve": runServe, "check": runCheck, "doctor": runDoctor, "token": runToken, "audit": runAudit,
+	"responses-config": runResponsesConfig, "approvals": runApprovals, "tools": runTools, "secret": runSecret,
+	"policy": runPolicy, "version": runVersion, "init": runInit,
 }
 
 // errUsage marks an error whose message is the whole story (exit 2).
@@ -47,17 +39,28 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := env{stdin: stdin, stdout: stdout, stderr: stderr}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch {
+	case len(args) == 0:
 		usage(stderr)
 		return 2
+	case args[0] == "-h" || args[0] == "--help" || (args[0] == "help" && len(args) == 1):
+		usage(stdout)
+		return 0
+	case args[0] == "--version" || args[0] == "-version":
+		args = []string{"version"}
+	case args[0] == "help":
+		if _, ok := commands[args[1]]; !ok {
+			fmt.Fprintf(stderr, "drawbridge help: unknown command %q%s\n", args[1], didYouMean(args[1]))
+			return 2
+		}
+		args = []string{args[1], "-h"}
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "drawbridge: unknown command %q\n\n", args[0])
-		usage(stderr)
+		fmt.Fprintf(stderr, "drawbridge: unknown command %q%s\nRun drawbridge --help for the list.\n", args[0], didYouMean(args[0]))
 		return 2
 	}
-	err := cmd.run(ctx, e, args[1:])
+	err := cmd(ctx, e, args[1:])
 	var ee exitError
 	switch {
 	case err == nil:
@@ -65,9 +68,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.Is(err, flag.ErrHelp):
-		return 2
+		return 0 // the help went to stdout
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "drawbridge %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "drawbridge %s: %v\nRun drawbridge help %s for its usage and examples.\n", args[0],
+			strings.TrimPrefix(err.Error(), "usage: "), args[0])
 		return 2
 	default:
 		fmt.Fprintf(stderr, "drawbridge %s: %v\n", args[0], err)
@@ -75,17 +79,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: drawbridge COMMAND [-c drawbridge.yaml] [flags]")
-	fmt.Fprintln(w, "\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+func didYouMean(name string) string {
+	if c := closest(name); c != "" {
+		return fmt.Sprintf("; did you mean %q?", c)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
-	}
+	return ""
 }
 
 // flags is a subcommand's flag set with the shared -c and --data-dir flags.
@@ -95,11 +93,16 @@ type flags struct {
 	dataDir *string
 }
 
+// newFlags makes a command's flag set. -h prints the command's help to
+// stdout (exit 0); a flag error is reported once, by run, with the
+// command's prefix.
 func newFlags(name string, e env) flags {
-	fs := flag.NewFlagSet("drawbridge "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	return flags{FlagSet: fs, config: fs.String("c", "drawbridge.yaml", "config `file`"),
-		dataDir: fs.String("data-dir", "", "use this `folder` instead of the config's data_dir")}
+	set := flag.NewFlagSet("drawbridge "+name, flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	f := flags{FlagSet: set, config: set.String("c", "drawbridge.yaml", "config `file`"),
+		dataDir: set.String("data-dir", "", "use this `folder` instead of the config's data_dir")}
+	set.Usage = func() { commandHelp(e.stdout, strings.Fields(name)[0], set) }
+	return f
 }
 
 // parse parses flags wherever they stand among the positional arguments
@@ -109,7 +112,10 @@ func (f flags) parse(args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := f.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
 		args = f.Args()
 		if len(args) == 0 {
@@ -123,7 +129,11 @@ func (f flags) parse(args []string) ([]string, error) {
 	}
 }
 
+// load reads the config -c names. A missing file says how to get one.
 func (f flags) load() (*config.Config, error) {
+	if _, err := os.Stat(*f.config); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no config file %s: pass -c FILE, or run drawbridge init", *f.config)
+	}
 	cfg, err := config.Load(*f.config)
 	if err == nil && *f.dataDir != "" {
 		cfg.SetDataDir(*f.dataDir)

@@ -264,7 +264,7 @@ func doctorStream(ctx context.Context, client *http.Client, base string) finding
 	case at[2]-at[0] < 250*time.Millisecond:
 		return finding{Check: "event streams", Status: "fail", Detail: fmt.Sprintf("3 events sent 250ms apart arrived within %s: buffered", (at[2] - at[0]).Round(time.Millisecond)),
 			OpenAI: `424 "Error retrieving tool list from MCP server", or approvals that time out`,
-			Fix: "turn off response buffering in the tunnel or proxy in front (nginx: proxy_buffering off)"}
+			Fix:    "turn off response buffering in the tunnel or proxy in front (nginx: proxy_buffering off)"}
 	}
 	return finding{Check: "event streams", Status: "ok", Detail: fmt.Sprintf("arrive as sent (%s apart)", (at[2] - at[0]).Round(time.Millisecond))}
 }

@@ -22,6 +22,8 @@ func runPolicy(ctx context.Context, e env, args []string) error {
 		return runPolicyTest(ctx, e, args[1:])
 	case "eval":
 		return runPolicyEval(ctx, e, args[1:])
+	case "-h", "--help", "help":
+		return runPolicyEval(ctx, e, []string{"-h"}) // the help lists both; the flags shown are eval's, test's are -v and --run
 	}
 	return fmt.Errorf("%w: unknown policy command %q (test, eval)", errUsage, args[0])
 }
