@@ -213,3 +213,15 @@ func (r *Reader) eachEvent(ctx context.Context, clause string, args []any, fn fu
 	}
 	return rows.Err()
 }
+
+// Older counts the events before cutoff and gives the times of the first
+// and last of them: what a prune at cutoff would delete.
+func (r *Reader) Older(ctx context.Context, cutoff time.Time) (n int64, first, last string, err error) {
+	var f, l sql.NullString
+	err = r.db.QueryRowContext(ctx, `SELECT count(*), min(at), max(at) FROM events WHERE at < ?`,
+		cutoff.UTC().Format(time.RFC3339Nano)).Scan(&n, &f, &l)
+	if err != nil {
+		return 0, "", "", fmt.Errorf("count old events: %w", err)
+	}
+	return n, f.String, l.String, nil
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -35,6 +36,8 @@ func runAudit(ctx context.Context, e env, args []string) error {
 	since := f.String("since", "", "export, stats: from this `time` (RFC 3339, or a duration ago: 24h, 7d)")
 	until := f.String("until", "", "export, stats: before this `time`")
 	before := f.String("before", "", "prune: delete events older than this (a duration ago: 90d, or an RFC 3339 date)")
+	dryRun := f.Bool("dry-run", false, "prune: say what would be deleted, delete nothing")
+	yes := f.Bool("yes", false, "prune: do not ask for confirmation")
 	head := f.String("head", "", "verify: a head `hash` witnessed earlier, which the chain must still hold")
 	pos, err := f.parse(args)
 	if err != nil {
@@ -59,8 +62,11 @@ func runAudit(ctx context.Context, e env, args []string) error {
 	if filter.Until, err = parseWhen(*until); err != nil {
 		return fmt.Errorf("%w: --until: %v", errUsage, err)
 	}
+	if *n < 1 {
+		return fmt.Errorf("%w: -n must be 1 or more (how many recent calls), not %d", errUsage, *n)
+	}
 	if pos[0] == "prune" {
-		return auditPrune(ctx, e, cfg, *before)
+		return auditPrune(ctx, e, cfg, *before, *dryRun, *yes)
 	}
 	r, err := audit.OpenReader(ctx, cfg.Audit.Path)
 	if err != nil {
@@ -208,7 +214,10 @@ func printStats(w io.Writer, s audit.Stats) {
 	}
 }
 
-func auditPrune(ctx context.Context, e env, cfg *config.Config, before string) error {
+// auditPrune deletes old events, carefully: a date in the future is
+// refused, --dry-run says what would go, and it asks first on a terminal
+// (--yes otherwise).
+func auditPrune(ctx context.Context, e env, cfg *config.Config, before string, dryRun, yes bool) error {
 	if before == "" {
 		return fmt.Errorf("%w: audit prune --before DURATION|DATE (90d, 2026-01-01)", errUsage)
 	}
@@ -216,16 +225,48 @@ func auditPrune(ctx context.Context, e env, cfg *config.Config, before string) e
 	if err != nil {
 		return fmt.Errorf("%w: --before: %v", errUsage, err)
 	}
+	if cutoff.After(time.Now()) {
+		return fmt.Errorf("%w: --before %s is in the future: that would delete every event", errUsage, before)
+	}
+	r, err := audit.OpenReader(ctx, cfg.Audit.Path)
+	if err != nil {
+		return err
+	}
+	n, first, last, err := r.Older(ctx, cutoff)
+	r.Close()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		fmt.Fprintf(e.stdout, "nothing to prune: no event older than %s\n", cutoff.UTC().Format(time.RFC3339))
+		return nil
+	}
+	what := fmt.Sprintf("%d events from %s to %s (older than %s)", n, first, last, cutoff.UTC().Format(time.RFC3339))
+	if dryRun {
+		fmt.Fprintf(e.stdout, "would prune %s\n", what)
+		return nil
+	}
+	if !yes {
+		if !isTerminal(e.stdin) {
+			return fmt.Errorf("%w: audit prune deletes %s; pass --yes to confirm (or --dry-run to look first)", errUsage, what)
+		}
+		fmt.Fprintf(e.stderr, "delete %s? [y/N] ", what)
+		answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			fmt.Fprintln(e.stderr, "nothing deleted")
+			return exitError{1}
+		}
+	}
 	key, closeVault, err := ledgerKeyOf(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeVault()
-	n, err := audit.Prune(ctx, cfg.Audit.Path, cutoff, key)
+	pruned, err := audit.Prune(ctx, cfg.Audit.Path, cutoff, key)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "pruned %d events older than %s; the chain now starts from a recorded anchor\n", n, cutoff.UTC().Format(time.RFC3339))
+	fmt.Fprintf(e.stdout, "pruned %d events older than %s; the chain now starts from a recorded anchor\n", pruned, cutoff.UTC().Format(time.RFC3339))
 	return nil
 }
 

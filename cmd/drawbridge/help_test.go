@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestHelpConventions: help goes to stdout and exits 0, in every form; each
@@ -69,5 +71,58 @@ func TestInit(t *testing.T) {
 	}
 	if code, _, errOut := cli(t, "", "init", "-c", filepath.Join(t.TempDir(), "x.yaml"), "--server", "strpe"); code != 2 || !strings.Contains(errOut, "choose from cloudflare") {
 		t.Errorf("init --server strpe = %d %q", code, errOut)
+	}
+}
+
+// TestRefuseWhatCannotBeMeant: arguments that can only be mistakes are
+// usage errors (exit 2) that say what is valid.
+func TestRefuseWhatCannotBeMeant(t *testing.T) {
+	cfg := writeConfig(t, fmt.Sprintf("servers:\n  kid:\n    command: %s\n", filepath.Join(binDir, "testupstream")))
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tools", "accept", "nope"}, `unknown server "nope"; known: kid`},
+		{[]string{"tools", "accept", "kid", "nope"}, `no tool "nope" seen on server "kid"`},
+		{[]string{"policy", "eval", "--server", "nope", "--tool", "t"}, `--server "nope" is not a server`},
+		{[]string{"responses-config", "--url", "mcp.example.com"}, "needs a scheme and a host"},
+		{[]string{"responses-config", "--client", "ghost"}, `--client "ghost" has no token`},
+		{[]string{"audit", "tail", "-n", "0"}, "-n must be 1 or more"},
+		{[]string{"audit", "tail", "-n", "-5"}, "-n must be 1 or more"},
+		{[]string{"serve", "--log-format", "yaml"}, "--log-format must be text or json"},
+		{[]string{"audit", "prune", "--before", "2999-01-01"}, "is in the future"},
+	} {
+		code, _, errOut := cli(t, "", append(tt.args, "-c", cfg)...)
+		if code != 2 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v = %d %q, want exit 2 with %q", tt.args, code, errOut, tt.want)
+		}
+	}
+	code, _, errOut := cli(t, "x-secret-value", "secret", "set", "K", "--client", "ghost", "-c", cfg)
+	if code != 0 || !strings.Contains(errOut, `no client token is named "ghost"`) {
+		t.Errorf("secret set --client ghost = %d %q, want it stored with a warning", code, errOut)
+	}
+}
+
+// TestCarefulPrune: audit prune says what it would delete with --dry-run,
+// refuses to delete without --yes when nobody can be asked, and deletes
+// with it.
+func TestCarefulPrune(t *testing.T) {
+	cfg := auditConfig(t)
+	d := serve(t, cfg)
+	c := mcpClient(t, d, "kid", "")
+	callText(t, c, "echo", map[string]any{"text": "old news"})
+	time.Sleep(300 * time.Millisecond)
+	code, out, _ := cli(t, "", "audit", "prune", "--before", "0s", "--dry-run", "-c", cfg)
+	if code != 0 || !strings.Contains(out, "would prune") || !strings.Contains(out, "events from") {
+		t.Fatalf("--dry-run = %d %q", code, out)
+	}
+	if code, _, errOut := cli(t, "", "audit", "prune", "--before", "0s", "-c", cfg); code != 2 || !strings.Contains(errOut, "pass --yes") {
+		t.Fatalf("prune without --yes = %d %q", code, errOut)
+	}
+	if code, out, _ := cli(t, "", "audit", "prune", "--before", "0s", "--yes", "-c", cfg); code != 0 || !strings.Contains(out, "pruned") {
+		t.Fatalf("prune --yes = %d %q", code, out)
+	}
+	if code, out, _ := cli(t, "", "audit", "verify", "-c", cfg); code != 0 {
+		t.Fatalf("verify after prune = %d %q", code, out)
 	}
 }

@@ -79,6 +79,9 @@ func runPolicyEval(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if _, ok := cfg.Servers[*server]; !ok {
+		return fmt.Errorf("%w: --server %q is not a server of %s; known: %s", errUsage, *server, cfg.Path, strings.Join(cfg.Labels(), ", "))
+	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	engine, err := policy.NewFromConfig(ctx, cfg, log)
 	if err != nil {

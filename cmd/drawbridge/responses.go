@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
+	"github.com/drawbridge-mcp/drawbridge/state"
 )
 
 // mcpTool is one entry of the Responses API's tools array, type mcp.
@@ -36,9 +39,17 @@ func runResponsesConfig(ctx context.Context, e env, args []string) error {
 	if _, err := f.parse(args); err != nil {
 		return err
 	}
+	if u, err := url.Parse(*base); *base != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+		return fmt.Errorf("%w: --url %q needs a scheme and a host, like https://mcp.example.com", errUsage, *base)
+	}
 	cfg, err := f.load()
 	if err != nil {
 		return err
+	}
+	if *client != "" {
+		if known, err := tokenNames(ctx, cfg); err == nil && !slices.Contains(known, *client) {
+			return fmt.Errorf("%w: --client %q has no token (drawbridge token create %s); the policy decides per token name", errUsage, *client, *client)
+		}
 	}
 	if *base == "" {
 		if *base, err = publicBase(cfg); err != nil {
@@ -102,4 +113,19 @@ func runResponsesConfig(ctx context.Context, e env, args []string) error {
 		out = append(out, entry)
 	}
 	return printJSON(e.stdout, out)
+}
+
+// tokenNames lists the client token names in the config's state.db.
+func tokenNames(ctx context.Context, cfg *config.Config) ([]string, error) {
+	db, err := state.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	toks, err := db.ListTokens(ctx)
+	var names []string
+	for _, t := range toks {
+		names = append(names, t.Name)
+	}
+	return names, err
 }

@@ -31,6 +31,7 @@ else := {"action": "approve", "reason": "big sums"} if {
 else := {"action": "approve", "reason": "ask"}
 `})
 	cfg := writeConfig(t, fmt.Sprintf("policy:\n  dir: %s\nservers:\n  kid:\n    command: %s\n", dir, filepath.Join(binDir, "testupstream")))
+	cli(t, "", "token", "create", "openai-prod", "-c", cfg) // --client names a token
 	code, out, errOut := cli(t, "", "responses-config", "-c", cfg, "--url", "https://db.example.com/", "--client", "openai-prod")
 	if code != 0 {
 		t.Fatalf("responses-config = %d %q", code, errOut)

@@ -55,6 +55,11 @@ func runSecret(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "stored secret %s%s (a running proxy picks it up within a second)\n", pos[1], forClient(*client))
+		if *client != "" {
+			if names, err := tokenNames(ctx, cfg); err == nil && !slices.Contains(names, *client) {
+				fmt.Fprintf(e.stderr, "warning: no client token is named %q yet; the secret is used once one is (drawbridge token create %s)\n", *client, *client)
+			}
+		}
 		return nil
 	case pos[0] == "list" && len(pos) == 1:
 		return listSecrets(ctx, e, cfg, store)
@@ -90,7 +95,7 @@ func forClient(c string) string {
 // readValue reads a secret from stdin: at an echo-less prompt on a
 // terminal, else the whole input less one trailing newline.
 func readValue(e env, name string) (secrets.Secret, error) {
-	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := e.stdin.(*os.File); ok && isTerminal(f) {
 		fmt.Fprintf(e.stderr, "value for %s (not echoed): ", name)
 		b, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(e.stderr)

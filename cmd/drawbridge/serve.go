@@ -30,6 +30,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if _, err := f.parse(args); err != nil {
 		return err
 	}
+	if *logFormat != "text" && *logFormat != "json" {
+		return fmt.Errorf("%w: --log-format must be text or json, not %q", errUsage, *logFormat)
+	}
 	cfg, err := f.load()
 	if err != nil {
 		return err

@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/term"
 )
 
 // table writes aligned rows for a person to read. Every cell is escaped
@@ -76,4 +79,10 @@ func escLines(s string) string {
 func unsafeRune(r rune) bool {
 	return r == utf8.RuneError || r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || unicode.Is(unicode.Cf, r) ||
 		r == '\u2028' || r == '\u2029'
+}
+
+// isTerminal reports whether r is a terminal a person types at.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 
+	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 	"github.com/drawbridge-mcp/drawbridge/state"
 )
@@ -18,6 +20,7 @@ const toolsUsage = "tools [SERVER] | tools diff SERVER TOOL | tools accept SERVE
 func runTools(ctx context.Context, e env, args []string) error {
 	f := newFlags("tools", e)
 	hash := f.String("hash", "", "accept: only if the tool's definition is still the one `tools diff` showed with this hash")
+	yes := f.Bool("yes", false, "accept: every changed or new tool of the server without asking")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -83,24 +86,86 @@ func runTools(ctx context.Context, e env, args []string) error {
 			}
 		}
 		return fmt.Errorf("no tool %q seen on server %q", pos[2], pos[1])
-	case pos[0] == "accept" && *hash != "":
-		if len(pos) != 3 {
-			return fmt.Errorf("%w: --hash accepts one tool: tools accept SERVER TOOL --hash HASH", errUsage)
-		}
-		if err := db.AcceptReviewed(ctx, pos[1], pos[2], *hash); err != nil {
+	case pos[0] == "accept" && len(pos) >= 2:
+		if err := knownTools(ctx, db, cfg, pos[1], pos[2:]); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "accepted %s/%s as reviewed (%s); a running proxy serves it within a second\n", esc(pos[1]), esc(pos[2]), *hash)
-		return nil
-	case pos[0] == "accept" && len(pos) >= 2:
+		if *hash != "" {
+			if len(pos) != 3 {
+				return fmt.Errorf("%w: --hash accepts one tool: tools accept SERVER TOOL --hash HASH", errUsage)
+			}
+			if err := db.AcceptReviewed(ctx, pos[1], pos[2], *hash); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "accepted %s/%s as reviewed (%s); a running proxy serves it within a second\n", esc(pos[1]), esc(pos[2]), *hash)
+			return nil
+		}
+		if len(pos) == 2 && !*yes {
+			if err := confirmAcceptAll(ctx, e, db, pos[1]); err != nil {
+				return err
+			}
+		}
 		n, err := db.Accept(ctx, pos[1], pos[2:])
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "accepted %d tool definition(s) on %s; a running proxy serves them within a second\n", n, pos[1])
+		fmt.Fprintf(e.stderr, "accepted %d tool definition(s) on %s; a running proxy serves them within a second\n", n, esc(pos[1]))
 		return nil
 	}
 	return fmt.Errorf("%w: %s", errUsage, toolsUsage)
+}
+
+// knownTools refuses a server the config does not have, or a tool never
+// seen on it, naming what there is.
+func knownTools(ctx context.Context, db *state.DB, cfg *config.Config, server string, tools []string) error {
+	if _, ok := cfg.Servers[server]; !ok {
+		return fmt.Errorf("%w: unknown server %q; known: %s", errUsage, server, strings.Join(cfg.Labels(), ", "))
+	}
+	pins, err := db.Pins(ctx, server)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, p := range pins {
+		seen[p.Tool] = true
+		names = append(names, p.Tool)
+	}
+	for _, t := range tools {
+		if !seen[t] {
+			return fmt.Errorf("%w: no tool %q seen on server %q (seen: %s)", errUsage, t, server, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+// confirmAcceptAll lists what accepting a whole server would trust and
+// asks on a terminal; elsewhere it needs --yes.
+func confirmAcceptAll(ctx context.Context, e env, db *state.DB, server string) error {
+	pins, err := db.Pins(ctx, server)
+	if err != nil {
+		return err
+	}
+	var pending []string
+	for _, p := range pins {
+		if p.PinnedHash != p.SeenHash {
+			pending = append(pending, p.Tool)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	what := fmt.Sprintf("%d tool definition(s) on %s: %s", len(pending), server, esc(strings.Join(pending, ", ")))
+	if !isTerminal(e.stdin) {
+		return fmt.Errorf("%w: this would accept %s; name them, or pass --yes", errUsage, what)
+	}
+	fmt.Fprintf(e.stderr, "accept %s? [y/N] ", what)
+	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		fmt.Fprintln(e.stderr, "nothing accepted")
+		return exitError{1}
+	}
+	return nil
 }
 
 func short(h string) string {
