@@ -31,6 +31,7 @@ const approvalsUsage = "approvals [list] | approvals approve ID [--remember DUR]
 // admin listener.
 func runApprovals(ctx context.Context, e env, args []string) error {
 	f := newFlags("approvals", e)
+	asJSON := f.Bool("json", false, "list: print the pending approvals as JSON")
 	remember := f.String("remember", "", "approve: grant the same call for this long (e.g. 1h, 7d)")
 	reason := f.String("reason", "", "deny: the reason the model is given")
 	admin := f.String("admin", "", "the admin listener's `address` (default: the config's admin.listen)")
@@ -56,6 +57,12 @@ func runApprovals(ctx context.Context, e env, args []string) error {
 		var list []state.Approval
 		if err := api.do(ctx, "GET", "/api/approvals", nil, &list); err != nil {
 			return err
+		}
+		if *asJSON {
+			if list == nil {
+				list = []state.Approval{}
+			}
+			return printJSON(e.stdout, list)
 		}
 		t := newTable(e.stdout, "ID", "CREATED", "CLIENT", "SERVER", "TOOL", "ARGUMENTS", "REASON")
 		for _, a := range list {

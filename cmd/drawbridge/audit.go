@@ -38,6 +38,7 @@ func runAudit(ctx context.Context, e env, args []string) error {
 	before := f.String("before", "", "prune: delete events older than this (a duration ago: 90d, or an RFC 3339 date)")
 	dryRun := f.Bool("dry-run", false, "prune: say what would be deleted, delete nothing")
 	yes := f.Bool("yes", false, "prune: do not ask for confirmation")
+	asJSON := f.Bool("json", false, "tail (JSON lines, also with -f), stats, verify: print JSON")
 	head := f.String("head", "", "verify: a head `hash` witnessed earlier, which the chain must still hold")
 	pos, err := f.parse(args)
 	if err != nil {
@@ -76,15 +77,19 @@ func runAudit(ctx context.Context, e env, args []string) error {
 	switch {
 	case pos[0] == "tail" && len(pos) == 1:
 		filter.Last = *n
-		return auditTail(ctx, e, r, filter, *follow)
+		return auditTail(ctx, e, r, filter, *follow, *asJSON)
 	case pos[0] == "show" && len(pos) == 2:
 		c, evs, err := r.Call(ctx, pos[1])
 		if err != nil {
 			return err
 		}
-		return printJSON(e.stdout, map[string]any{"call": c, "events": evs})
+		events := make([]any, len(evs))
+		for i, ev := range evs {
+			events[i] = withJSONResult(ev, ev.Result)
+		}
+		return printJSON(e.stdout, map[string]any{"call": withJSONResult(c, c.Result), "events": events})
 	case pos[0] == "verify" && len(pos) == 1:
-		return auditVerify(ctx, e, cfg, r, *head)
+		return auditVerify(ctx, e, cfg, r, *head, *asJSON)
 	case pos[0] == "export" && len(pos) == 1:
 		calls, err := r.Calls(ctx, filter)
 		if err != nil {
@@ -95,6 +100,9 @@ func runAudit(ctx context.Context, e env, args []string) error {
 		s, err := r.Stats(ctx, filter)
 		if err != nil {
 			return err
+		}
+		if *asJSON {
+			return printJSON(e.stdout, s)
 		}
 		printStats(e.stdout, s)
 		return nil
@@ -120,8 +128,10 @@ func parseWhen(s string) (time.Time, error) {
 	return time.Now().Add(-d), nil
 }
 
-func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, follow bool) error {
+func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, follow, asJSON bool) error {
 	t := newTable(e.stdout, "STARTED", "CALL", "CLIENT", "SERVER", "TOOL", "DECISION", "STATUS", "MS", "REASON")
+	lines := json.NewEncoder(e.stdout)
+	lines.SetEscapeHTML(false)
 	last := ""
 	for {
 		calls, err := r.Calls(ctx, f)
@@ -129,6 +139,13 @@ func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, foll
 			return err
 		}
 		for _, c := range calls {
+			last = c.StartedAt
+			if asJSON {
+				if err := lines.Encode(c); err != nil {
+					return err
+				}
+				continue
+			}
 			ms := ""
 			if c.DurationMS != nil {
 				ms = strconv.FormatInt(*c.DurationMS, 10)
@@ -139,9 +156,10 @@ func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, foll
 			}
 			t.row(c.StartedAt, c.CallID, c.Client, c.Server, tool, c.Decision, c.Status, ms,
 				oneLine(strings.TrimSpace(c.Reason+" "+c.Error)))
-			last = c.StartedAt
 		}
-		t.flush()
+		if !asJSON {
+			t.flush()
+		}
 		if !follow {
 			return nil
 		}
@@ -273,7 +291,7 @@ func auditPrune(ctx context.Context, e env, cfg *config.Config, before string, d
 // auditVerify walks the chain with the ledger key from the vault. Keyed
 // events it cannot check (no master key here) fail the verification: a
 // forger without the key could have written them.
-func auditVerify(ctx context.Context, e env, cfg *config.Config, r *audit.Reader, head string) error {
+func auditVerify(ctx context.Context, e env, cfg *config.Config, r *audit.Reader, head string, asJSON bool) error {
 	key, closeVault, err := ledgerKeyOf(ctx, cfg)
 	if err != nil {
 		return err
@@ -282,6 +300,14 @@ func auditVerify(ctx context.Context, e env, cfg *config.Config, r *audit.Reader
 	v, err := r.Verify(ctx, audit.VerifyOptions{Key: key, Head: head})
 	if err != nil {
 		return err
+	}
+	if asJSON {
+		ok := v.Problem == "" && v.Unchecked == 0
+		if err := printJSON(e.stdout, map[string]any{"ok": ok, "events": v.Events, "keyed": v.Keyed, "unchecked": v.Unchecked,
+			"head": v.Head, "problem": v.Problem, "seq": v.Seq, "witnessed_head": head}); err != nil || ok {
+			return err
+		}
+		return exitError{1}
 	}
 	switch {
 	case v.Problem != "":
@@ -317,4 +343,16 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// withJSONResult is v (a call or an event) with its result as a JSON value
+// rather than a string holding JSON, for audit show.
+func withJSONResult(v any, result string) any {
+	b, _ := json.Marshal(v)
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil || result == "" {
+		return v
+	}
+	m["result"] = rawJSON(result)
+	return m
 }

@@ -77,13 +77,23 @@ func TestAuditCommands(t *testing.T) {
 	}
 
 	code, out, _ = cli(t, "", "audit", "show", echoID, "-c", cfg)
+	// result and arguments are JSON values, not strings holding JSON.
+	type shownRow struct {
+		CallID    string          `json:"call_id"`
+		Kind      string          `json:"kind"`
+		Arguments json.RawMessage `json:"arguments"`
+		Result    json.RawMessage `json:"result"`
+	}
 	var shown struct {
-		Call   audit.Call    `json:"call"`
-		Events []audit.Event `json:"events"`
+		Call   shownRow   `json:"call"`
+		Events []shownRow `json:"events"`
 	}
 	decodeJSON(t, out, &shown)
 	if code != 0 || shown.Call.CallID != echoID || len(shown.Events) != 2 || shown.Events[0].Kind != "decided" || shown.Events[1].Kind != "completed" {
 		t.Fatalf("audit show = %d %s", code, out)
+	}
+	if !strings.HasPrefix(string(shown.Call.Result), "{") || !strings.HasPrefix(string(shown.Call.Arguments), "{") {
+		t.Fatalf("audit show: result %s and arguments %s are not JSON objects", shown.Call.Result, shown.Call.Arguments)
 	}
 	if code, _, errOut := cli(t, "", "audit", "show", "call_nope", "-c", cfg); code != 1 || !strings.Contains(errOut, "no such call") {
 		t.Fatalf("audit show unknown = %d %q", code, errOut)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -124,5 +125,40 @@ func TestCarefulPrune(t *testing.T) {
 	}
 	if code, out, _ := cli(t, "", "audit", "verify", "-c", cfg); code != 0 {
 		t.Fatalf("verify after prune = %d %q", code, out)
+	}
+}
+
+// TestJSONEverywhere: every listing and report takes --json and prints
+// JSON (audit tail: one object per line) that scripts can read.
+func TestJSONEverywhere(t *testing.T) {
+	cfg := auditConfig(t)
+	d := serve(t, cfg)
+	c := mcpClient(t, d, "kid", "")
+	callText(t, c, "echo", map[string]any{"text": "json"})
+	time.Sleep(300 * time.Millisecond)
+	cli(t, "v-secret-123", "secret", "set", "K", "-c", cfg)
+	for _, args := range [][]string{
+		{"secret", "list"}, {"token", "list"}, {"tools"}, {"tools", "diff", "kid", "echo"}, {"audit", "stats"},
+		{"audit", "verify"}, {"version"}, {"approvals", "--admin", d.admin},
+	} {
+		code, out, errOut := cli(t, "", append(append(args, "--json"), "-c", cfg)...)
+		var v any
+		if code != 0 || json.Unmarshal([]byte(out), &v) != nil {
+			t.Errorf("%v --json = %d %q %q", args, code, out, errOut)
+		}
+		if strings.Contains(out, "v-secret-123") {
+			t.Errorf("%v --json printed a secret value", args)
+		}
+	}
+	code, out, _ := cli(t, "", "audit", "tail", "--json", "-c", cfg)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, l := range lines {
+		var call map[string]any
+		if json.Unmarshal([]byte(l), &call) != nil || call["call_id"] == nil {
+			t.Errorf("audit tail --json line %q", l)
+		}
+	}
+	if code != 0 || len(lines) < 1 || !strings.Contains(out, `"tool":"echo"`) {
+		t.Errorf("audit tail --json = %d, %d lines", code, len(lines))
 	}
 }

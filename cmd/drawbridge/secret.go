@@ -29,6 +29,7 @@ const secretUsage = "secret set NAME [--client CLIENT] (value on stdin or at the
 func runSecret(ctx context.Context, e env, args []string) error {
 	f := newFlags("secret", e)
 	client := f.String("client", "", "scope the secret to this client token `name` (set, rm)")
+	asJSON := f.Bool("json", false, "list: print JSON")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -62,7 +63,7 @@ func runSecret(ctx context.Context, e env, args []string) error {
 		}
 		return nil
 	case pos[0] == "list" && len(pos) == 1:
-		return listSecrets(ctx, e, cfg, store)
+		return listSecrets(ctx, e, cfg, store, *asJSON)
 	case pos[0] == "rm" && len(pos) == 2:
 		if err := store.Delete(ctx, pos[1], *client); err != nil {
 			return err
@@ -115,7 +116,13 @@ func readValue(e env, name string) (secrets.Secret, error) {
 	return secrets.New(v), nil
 }
 
-func listSecrets(ctx context.Context, e env, cfg *config.Config, store *secrets.Store) error {
+// secretEntry is one row of secret list: never a value.
+type secretEntry struct {
+	secrets.Info
+	UsedBy []string `json:"used_by"`
+}
+
+func listSecrets(ctx context.Context, e env, cfg *config.Config, store *secrets.Store, asJSON bool) error {
 	infos, err := store.List(ctx)
 	if err != nil {
 		return err
@@ -126,6 +133,13 @@ func listSecrets(ctx context.Context, e env, cfg *config.Config, store *secrets.
 		if !slices.Contains(users[r.Name], server) {
 			users[r.Name] = append(users[r.Name], server)
 		}
+	}
+	if asJSON {
+		out := []secretEntry{}
+		for _, i := range infos {
+			out = append(out, secretEntry{Info: i, UsedBy: append([]string{}, users[i.Name]...)})
+		}
+		return printJSON(e.stdout, out)
 	}
 	t := newTable(e.stdout, "NAME", "CLIENT", "CREATED", "UPDATED", "USED BY")
 	for _, i := range infos {

@@ -20,6 +20,8 @@ const toolsUsage = "tools [SERVER] | tools diff SERVER TOOL | tools accept SERVE
 func runTools(ctx context.Context, e env, args []string) error {
 	f := newFlags("tools", e)
 	hash := f.String("hash", "", "accept: only if the tool's definition is still the one `tools diff` showed with this hash")
+	asJSON := f.Bool("json", false, "list, diff: print JSON")
+	exitCode := f.Bool("exit-code", false, "diff: exit 1 when the definition changed since it was pinned")
 	yes := f.Bool("yes", false, "accept: every changed or new tool of the server without asking")
 	pos, err := f.parse(args)
 	if err != nil {
@@ -48,6 +50,7 @@ func runTools(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		t := newTable(e.stdout, "SERVER", "TOOL", "STATUS", "PINNED", "ADVERTISED HINTS", "SERVED HINTS")
+		rows := []toolRow{}
 		for _, p := range pins {
 			sc, ok := cfg.Servers[p.Server]
 			if !ok {
@@ -65,6 +68,10 @@ func runTools(ctx context.Context, e env, args []string) error {
 			}
 			adv, served := proxy.ServedAnnotations(p.SeenDef, p.Tool, sc)
 			t.row(p.Server, p.Tool, status, short(p.PinnedHash), orNone(adv), orNone(served))
+			rows = append(rows, toolRow{p.Server, p.Tool, status, p.PinnedHash, p.SeenHash, adv, served})
+		}
+		if *asJSON {
+			return printJSON(e.stdout, rows)
 		}
 		return t.flush()
 	case pos[0] == "diff" && len(pos) == 3:
@@ -74,6 +81,15 @@ func runTools(ctx context.Context, e env, args []string) error {
 		}
 		for _, p := range pins {
 			if p.Tool == pos[2] {
+				if *asJSON {
+					err := printJSON(e.stdout, map[string]any{"server": p.Server, "tool": p.Tool, "changed": p.PinnedHash != p.SeenHash,
+						"pinned_hash": p.PinnedHash, "seen_hash": p.SeenHash, "pinned": rawJSON(p.PinnedDef), "seen": rawJSON(p.SeenDef),
+						"diff": lineDiff(pretty(p.PinnedDef), pretty(p.SeenDef))})
+					if err == nil && *exitCode && p.PinnedHash != p.SeenHash {
+						return exitError{1}
+					}
+					return err
+				}
 				if p.PinnedHash == p.SeenHash {
 					fmt.Fprintf(e.stdout, "%s/%s: unchanged since it was pinned (%s)\n", esc(p.Server), esc(p.Tool), short(p.PinnedHash))
 					return nil
@@ -82,6 +98,9 @@ func runTools(ctx context.Context, e env, args []string) error {
 					short(p.PinnedHash), esc(p.Server), esc(p.Tool), p.SeenHash)
 				fmt.Fprint(e.stdout, escLines(lineDiff(pretty(p.PinnedDef), pretty(p.SeenDef))))
 				fmt.Fprintf(e.stderr, "to accept exactly this definition: drawbridge tools accept %s %s --hash %s\n", esc(p.Server), esc(p.Tool), p.SeenHash)
+				if *exitCode {
+					return exitError{1}
+				}
 				return nil
 			}
 		}
@@ -220,13 +239,33 @@ func lineDiff(a, b []string) string {
 		case i < len(a) && j < len(b) && a[i] == b[j]:
 			out.WriteString("  " + a[i] + "\n")
 			i, j = i+1, j+1
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
+		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
+			out.WriteString("- " + a[i] + "\n") // what went, before what came, as diff -u prints
+			i++
+		default:
 			out.WriteString("+ " + b[j] + "\n")
 			j++
-		default:
-			out.WriteString("- " + a[i] + "\n")
-			i++
 		}
 	}
 	return out.String()
+}
+
+// toolRow is one tool of `tools --json`.
+type toolRow struct {
+	Server          string          `json:"server"`
+	Tool            string          `json:"tool"`
+	Status          string          `json:"status"`
+	PinnedHash      string          `json:"pinned_hash"`
+	SeenHash        string          `json:"seen_hash"`
+	AdvertisedHints json.RawMessage `json:"advertised_hints"`
+	ServedHints     json.RawMessage `json:"served_hints"`
+}
+
+// rawJSON is s as a JSON value when it is one, else as a string.
+func rawJSON(s string) json.RawMessage {
+	if json.Valid([]byte(s)) {
+		return json.RawMessage(s)
+	}
+	b, _ := json.Marshal(s)
+	return b
 }
