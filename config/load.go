@@ -14,7 +14,10 @@ import (
 )
 
 // Load reads, checks and completes the config at path. The error, when not
-// nil, lists every problem found, one per line, each with its key path.
+// nil, lists every problem found — duplicate keys, unknown keys, values of
+// the wrong type or form, and what validation finds — one per line, each
+// with its key path, all at once. With an error, the config returned (when
+// not nil) is what could be read, for tools that report more (check).
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -24,37 +27,55 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve config path: %w", err)
 	}
-	c, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("config %s is not valid:\n%w", path, err)
+	c, perr := Parse(data)
+	if c == nil {
+		return nil, fmt.Errorf("config %s is not valid:\n%w", path, perr)
 	}
 	c.Path, c.Dir = abs, filepath.Dir(abs)
 	c.setDefaults()
-	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("config %s is not valid:\n%w", path, err)
+	if err := errors.Join(perr, c.Validate()); err != nil {
+		return c, fmt.Errorf("config %s is not valid:\n%w", path, err)
 	}
 	return c, nil
 }
 
-// Parse decodes YAML, rejecting unknown keys. It neither sets defaults nor
-// validates.
+// Parse decodes YAML, reporting duplicate and unknown keys and values that
+// do not decode, every one; it neither sets defaults nor validates. The
+// config is returned with the error when the YAML itself could be read.
 func Parse(data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
+		if d := duplicateKeyError(err); d != "" {
+			// yaml.v3 stops at the first repeated key: find them all.
+			return nil, errors.New(d)
+		}
 		return nil, fmt.Errorf("parse yaml: %w", err)
 	}
 	c := &Config{}
 	if len(root.Content) == 0 {
 		return c, nil
 	}
-	if errs := unknownKeys(root.Content[0], reflect.TypeOf(c).Elem(), ""); len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
+	errs := unknownKeys(root.Content[0], reflect.TypeOf(c).Elem(), "")
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(c); err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, errors.Join(append(errs, fmt.Errorf("decode: %w", err))...)
+		}
+		for _, e := range te.Errors {
+			errs = append(errs, errors.New(strings.TrimPrefix(e, "yaml: ")))
+		}
 	}
-	return c, nil
+	return c, errors.Join(errs...)
+}
+
+// duplicateKeyError rewrites yaml.v3's error for a repeated key.
+func duplicateKeyError(err error) string {
+	msg := err.Error()
+	if !strings.Contains(msg, "already defined") {
+		return ""
+	}
+	return strings.TrimPrefix(msg, "yaml: ") + " (a key may appear once in a mapping)"
 }
 
 // unknownKeys walks a YAML node against the Go type it decodes into and
@@ -74,14 +95,28 @@ func unknownKeys(n *yaml.Node, t reflect.Type, path string) []error {
 			key := n.Content[i].Value
 			ft, ok := fields[key]
 			if !ok {
-				errs = append(errs, fmt.Errorf("%s: unknown key (line %d)", join(path, key), n.Content[i].Line))
+				errs = append(errs, fmt.Errorf("%s: unknown key (line %d)%s", join(path, key), n.Content[i].Line, suggest(key, fields)))
 				continue
 			}
 			errs = append(errs, unknownKeys(n.Content[i+1], ft, join(path, key))...)
 		}
 	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		elem := t.Elem()
+		for elem.Kind() == reflect.Pointer {
+			elem = elem.Elem()
+		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			errs = append(errs, unknownKeys(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value))...)
+			key := n.Content[i].Value
+			if elem.Kind() == reflect.Struct {
+				if _, isField := yamlFields(elem)[key]; isField {
+					// servers: {tools: …}: a setting of one entry written
+					// one level too far out.
+					errs = append(errs, fmt.Errorf("%s: `%s` is under `%s`, not under one of its entries — check the indentation (line %d)",
+						join(path, key), key, path, n.Content[i].Line))
+					continue
+				}
+			}
+			errs = append(errs, unknownKeys(n.Content[i+1], t.Elem(), join(path, key))...)
 		}
 	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		for i, item := range n.Content {
@@ -227,4 +262,44 @@ func (c *Config) SetDataDir(dir string) {
 		c.Audit.Path = filepath.Join(abs, "audit.db")
 	}
 	c.DataDir = abs
+}
+
+// suggest is "; did you mean X?" for the field nearest a mistyped key.
+func suggest(key string, fields map[string]reflect.Type) string {
+	best, bestD := "", 3
+	for f := range fields {
+		if d := distance(key, f); d < bestD || (d == bestD && f < best) {
+			best, bestD = f, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %s?", best)
+}
+
+// distance is the edit distance between a and b, with a swap of two
+// neighbours counting once.
+func distance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }

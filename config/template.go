@@ -57,6 +57,11 @@ func (c *Config) parseTemplate(v string) (Template, error) {
 	if last < len(v) {
 		t.parts = append(t.parts, part{literal: v[last:]})
 	}
+	for _, p := range t.parts {
+		if i := strings.Index(p.literal, "${"); i >= 0 {
+			return Template{}, fmt.Errorf("%q looks like an unfinished reference: write ${secret:NAME}, ${env:NAME} or ${file:PATH}", p.literal[i:])
+		}
+	}
 	if s := t.static(); strings.ContainsAny(s, "\r\n\x00") {
 		return Template{}, fmt.Errorf("value contains CR, LF or NUL (header injection)")
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -25,8 +26,10 @@ func (c *Config) Validate() error {
 	bad := func(path, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
 	}
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		bad("listen", "%q is not host:port", c.Listen)
+	for _, a := range []struct{ key, addr string }{{"listen", c.Listen}, {"admin.listen", c.Admin.Listen}} {
+		if why := badAddress(a.addr); why != "" {
+			bad(a.key, "%q %s", a.addr, why)
+		}
 	}
 	if c.Auth != "token" && c.Auth != "none" {
 		bad("auth", "must be token or none, not %q", c.Auth)
@@ -250,4 +253,18 @@ func (c *Config) validateAuth(p string, s *Server) []error {
 		}
 	}
 	return errs
+}
+
+// badAddress says what is wrong with a host:port listen address ("" when
+// nothing is).
+func badAddress(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "is not host:port"
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return "has a port outside 0-65535"
+	}
+	return ""
 }

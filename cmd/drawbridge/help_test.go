@@ -162,3 +162,49 @@ func TestJSONEverywhere(t *testing.T) {
 		t.Errorf("audit tail --json = %d, %d lines", code, len(lines))
 	}
 }
+
+// TestCheckCatchesEverything: one check reports, together, every problem
+// serve would refuse: each bad duration, a repeated key with its lines, a
+// mistyped key with the one meant, a block indented one level too far out,
+// a port out of range, an unfinished reference, a missing secret, and a
+// policy whose test fails or that calls a refused builtin.
+func TestCheckCatchesEverything(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "p.rego"), []byte("package drawbridge\nimport rego.v1\ndecision := {\"action\": \"allow\", \"reason\": \"x\"}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "p_test.rego"), []byte("package drawbridge_test\nimport rego.v1\nimport data.drawbridge\ntest_deny if drawbridge.decision.action == \"deny\"\n"), 0o644)
+	cfg := writeConfig(t, fmt.Sprintf(`listen: 127.0.0.1:99999
+policy: {dir: %s}
+servers:
+  stripe:
+    url: https://mcp.stripe.com
+    timeuot: 30s
+    timeout: 5x
+    cache_ttl: 3q
+    headers:
+      Authorization: Bearer ${secret:STRIPE_KEY}
+      X-Other: ${secret:OTHER
+  tools:
+    allow: [x]
+  b:
+    url: https://x.example
+    url: https://y.example
+`, dir))
+	code, _, errOut := cli(t, "", "check", "-c", cfg)
+	for _, want := range []string{`"5x" is not a duration`, `"3q" is not a duration`, `mapping key "url" already defined at line 15`,
+		"timeuot: unknown key (line 6); did you mean timeout?", "`tools` is under `servers`, not under one of its entries",
+		"has a port outside 0-65535", "looks like an unfinished reference", "tests failed"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("check output lacks %q:\n%s", want, errOut)
+		}
+	}
+	if code != 1 {
+		t.Errorf("check = %d, want 1", code)
+	}
+	os.WriteFile(filepath.Join(dir, "p_test.rego"), []byte("package drawbridge_test\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "p.rego"), []byte("package drawbridge\nimport rego.v1\ndecision := {\"action\": \"allow\", \"reason\": r} if { r := http.send({\"method\": \"get\", \"url\": \"http://x\"}).body }\n"), 0o644)
+	ok := writeConfig(t, fmt.Sprintf("policy: {dir: %s}\nservers:\n  s:\n    url: https://x.example\n    headers: {Authorization: \"Bearer ${secret:MISSING}\"}\n", dir))
+	code, _, errOut = cli(t, "", "check", "-c", ok)
+	if code != 1 || !strings.Contains(errOut, "http.send") || !strings.Contains(errOut, "MISSING") {
+		t.Errorf("check of a network policy and a missing secret = %d:\n%s", code, errOut)
+	}
+}
