@@ -26,7 +26,7 @@ type command func(ctx context.Context, e env, args []string) error
 var commands = map[string]command{
 	"serve": runServe, "check": runCheck, "doctor": runDoctor, "token": runToken, "audit": runAudit,
 	"responses-config": runResponsesConfig, "approvals": runApprovals, "tools": runTools, "secret": runSecret,
-	"policy": runPolicy, "version": runVersion, "init": runInit,
+	"policy": runPolicy, "version": runVersion, "init": runInit, "completion": runCompletion,
 }
 
 // errUsage marks an error whose message is the whole story (exit 2).
@@ -45,6 +45,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	case args[0] == "-h" || args[0] == "--help" || (args[0] == "help" && len(args) == 1):
 		usage(stdout)
+		return 0
+	case args[0] == "__complete": // what the completion scripts ask
+		_ = runComplete(ctx, e, args[1:])
 		return 0
 	case args[0] == "--version" || args[0] == "-version":
 		args = []string{"version"}

@@ -43,6 +43,9 @@ var helps = map[string]struct{ summary, usage, examples string }{
 	"init": {"write a commented drawbridge.yaml and a policies/ folder for the servers you name",
 		"drawbridge init [-c FILE] [--server NAME]...",
 		"drawbridge init --server stripe --server deepwiki\ndrawbridge init -c team/drawbridge.yaml --server hubspot"},
+	"completion": {"print shell completion for bash, zsh or fish (commands, flags, servers, tools, approval ids)",
+		"drawbridge completion bash|zsh|fish",
+		"source <(drawbridge completion bash)\nsource <(drawbridge completion zsh)\ndrawbridge completion fish | source"},
 	"version": {"print the version",
 		"drawbridge version", "drawbridge version"},
 }

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // TestHelpConventions: help goes to stdout and exits 0, in every form; each
@@ -206,5 +210,56 @@ servers:
 	code, _, errOut = cli(t, "", "check", "-c", ok)
 	if code != 1 || !strings.Contains(errOut, "http.send") || !strings.Contains(errOut, "MISSING") {
 		t.Errorf("check of a network policy and a missing secret = %d:\n%s", code, errOut)
+	}
+}
+
+// TestCompletion: the completion scripts ask drawbridge itself, which
+// completes commands, subcommands, flags, and from the config and state.db
+// server labels, tool names and pending approval ids; the bash script works
+// in bash.
+func TestCompletion(t *testing.T) {
+	cfg := auditConfig(t)
+	d := serve(t, cfg)
+	c := mcpClient(t, d, "kid", "")
+	toolNames(t, c)
+	go func() { // held: a pending approval; its answer does not matter
+		req := mcp.CallToolRequest{}
+		req.Params.Name, req.Params.Arguments = "add", map[string]any{"a": 1, "b": 2}
+		_, _ = c.CallTool(context.Background(), req)
+	}()
+	var pending []string
+	for i := 0; i < 100 && len(pending) == 0; i++ {
+		pending = complete(t.Context(), []string{"approvals", "approve", "-c", cfg, "apr_"})
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, tt := range []struct {
+		words []string
+		want  string
+	}{
+		{[]string{"to"}, "token,tools"},
+		{[]string{"token", ""}, "create,list,revoke"},
+		{[]string{"tools", "-c", cfg, "k"}, "kid"},
+		{[]string{"tools", "accept", "kid", "-c", cfg, "ec"}, "echo"},
+		{[]string{"policy", "eval", "-c", cfg, "--server", ""}, "kid"},
+		{[]string{"audit", "tail", "--dec"}, "--decision"},
+		{[]string{"init", "--server", "str"}, "stripe"},
+	} {
+		if got := strings.Join(complete(t.Context(), tt.words), ","); got != tt.want {
+			t.Errorf("complete(%q) = %q, want %q", tt.words, got, tt.want)
+		}
+	}
+	if len(pending) != 1 || !strings.HasPrefix(pending[0], "apr_") {
+		t.Errorf("pending approval ids = %v", pending)
+	}
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		if code, out, _ := cli(t, "", "completion", sh); code != 0 || !strings.Contains(out, "drawbridge __complete") {
+			t.Errorf("completion %s = %d %q", sh, code, out)
+		}
+	}
+	script := `source <(drawbridge completion bash); COMP_WORDS=(drawbridge tok); COMP_CWORD=1; _drawbridge; echo "${COMPREPLY[*]}"`
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Env = append(os.Environ(), "PATH="+binDir+":"+os.Getenv("PATH"))
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "token" {
+		t.Errorf("bash completion of 'drawbridge tok' = %q %v", out, err)
 	}
 }
