@@ -161,3 +161,17 @@ func (in *Input) value(cache *toolCache) (ast.Value, error) {
 	}
 	return obj, nil
 }
+
+// Document is the input as the policy sees it, as JSON: what `policy eval
+// --explain` shows.
+func (in *Input) Document() (json.RawMessage, error) {
+	v, err := in.value(&toolCache{})
+	if err != nil {
+		return nil, err
+	}
+	x, err := ast.JSON(v)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(x)
+}

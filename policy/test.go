@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sort"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
@@ -32,19 +33,30 @@ func runTests(ctx context.Context, b *bundle, caps *ast.Capabilities, filter str
 	if err != nil {
 		return TestSummary{}, err
 	}
+	// Results arrive in the order the runner finishes them: sorted by
+	// package and name, the report reads the same every run.
 	var sum TestSummary
-	dup := make(chan *tester.Result)
-	go func() {
-		defer close(dup)
-		for r := range ch {
-			sum.Total++
-			if !r.Pass() {
-				sum.Failed++
-				sum.FailedNames = append(sum.FailedNames, r.Package+"."+r.Name)
-			}
-			dup <- r
+	var results []*tester.Result
+	for r := range ch {
+		sum.Total++
+		if !r.Pass() {
+			sum.Failed++
+			sum.FailedNames = append(sum.FailedNames, r.Package+"."+r.Name)
 		}
-	}()
+		results = append(results, r)
+	}
+	sort.Slice(results, func(i, j int) bool {
+		if results[i].Package != results[j].Package {
+			return results[i].Package < results[j].Package
+		}
+		return results[i].Name < results[j].Name
+	})
+	sort.Strings(sum.FailedNames)
+	dup := make(chan *tester.Result, len(results))
+	for _, r := range results {
+		dup <- r
+	}
+	close(dup)
 	if out == nil {
 		out = io.Discard
 	}

@@ -2,8 +2,10 @@ package policy
 
 import (
 	"bytes"
+	"fmt"
 
 	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/topdown/lineage"
 )
 
 // Event is one line of an evaluation trace.
@@ -26,4 +28,21 @@ func PrettyTrace(events []*Event) string {
 	var b bytes.Buffer
 	topdown.PrettyTraceWithLocation(&b, events)
 	return b.String()
+}
+
+// ExplainModes are opa eval's --explain modes: the whole trace, only
+// trace() notes, or only the expressions that failed.
+var ExplainModes = []string{"full", "notes", "fails"}
+
+// FilterTrace keeps what an explain mode shows.
+func FilterTrace(events []*Event, mode string) ([]*Event, error) {
+	switch mode {
+	case "full":
+		return lineage.Full(events), nil
+	case "notes":
+		return lineage.Notes(events), nil
+	case "fails":
+		return lineage.Fails(events), nil
+	}
+	return nil, fmt.Errorf("--explain must be full, notes or fails, not %q", mode)
 }

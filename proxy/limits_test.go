@@ -207,3 +207,16 @@ func finished(t *testing.T, h *harness) []audit.Call {
 	}
 	return out
 }
+
+// TestUpstreamErrorSaidOnce: an error the MCP client library wraps in its
+// own words twice reaches the model with them once.
+func TestUpstreamErrorSaidOnce(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	h := start(t, fmt.Sprintf("servers:\n  down:\n    url: http://%s/mcp\n    transport: streamable-http\n    timeout: 2s\n", dead))
+	r := h.call("down", "echo", nil)
+	if !r.IsError || strings.Count(r.text(), "failed to send request") > 1 || strings.Contains(r.text(), "initialize: initialize") {
+		t.Errorf("error text %q says something twice", r.text())
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -171,7 +172,21 @@ func (u *Upstream) wrap(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("no answer within %s", u.cfg.Timeout.D())
 	}
-	return &UpstreamError{Label: u.cfg.Label, Cause: u.scrub.String(err.Error())}
+	return &UpstreamError{Label: u.cfg.Label, Cause: u.scrub.String(collapse(err.Error()))}
+}
+
+// collapse drops a segment repeated back to back in an error's text
+// ("failed to send request: failed to send request: …", as mcp-go wraps
+// its own error), so the model and the ledger read it once.
+func collapse(msg string) string {
+	parts := strings.Split(msg, ": ")
+	out := parts[:1]
+	for _, p := range parts[1:] {
+		if p != out[len(out)-1] {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ": ")
 }
 
 func (u *Upstream) dial(ctx context.Context) (transport.Interface, *initResult, error) {

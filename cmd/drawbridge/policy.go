@@ -51,6 +51,11 @@ func runPolicyTest(ctx context.Context, e env, args []string) error {
 			dir = cfg.Policy.Dir
 		}
 	}
+	where := dir
+	if where == "" {
+		where = "the shipped policy (rego/)"
+	}
+	fmt.Fprintf(e.stdout, "policy: %s\n", where)
 	if code := policy.Test(ctx, dir, *filter, *verbose, e.stdout, nil); code != 0 {
 		return exitError{code}
 	}
@@ -64,7 +69,8 @@ func runPolicyEval(ctx context.Context, e env, args []string) error {
 	tool := f.String("tool", "", "tool `name` (required)")
 	argsJSON := f.String("args", "{}", "the call's arguments, a JSON `object`")
 	clientName := f.String("client", "cli", "client `name` (a token name)")
-	explain := f.Bool("explain", false, "show the trace and print() output that produced the decision")
+	explain := &explainFlag{}
+	f.Var(explain, "explain", "show the input, print() output and the trace (`full`, notes or fails; --explain alone is full)")
 	if _, err := f.parse(args); err != nil {
 		return err
 	}
@@ -110,8 +116,11 @@ func runPolicyEval(ctx context.Context, e env, args []string) error {
 		trace  []*policy.Event
 		prints []string
 	)
-	if *explain {
+	if explain.mode != "" {
 		d, perr, trace, prints = engine.Explain(ctx, in)
+		if trace, err = policy.FilterTrace(trace, explain.mode); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
 	} else {
 		d, perr = engine.Decide(ctx, in)
 	}
@@ -122,7 +131,15 @@ func runPolicyEval(ctx context.Context, e env, args []string) error {
 	if err := printJSON(e.stdout, out); err != nil {
 		return err
 	}
-	if *explain {
+	if explain.mode != "" {
+		fmt.Fprintln(e.stdout, "\n# input")
+		doc, err := in.Document()
+		if err != nil {
+			return err
+		}
+		if err := printJSON(e.stdout, doc); err != nil {
+			return err
+		}
 		fmt.Fprintln(e.stdout, "\n# print() output")
 		for _, p := range prints {
 			fmt.Fprintln(e.stdout, p)
@@ -132,3 +149,27 @@ func runPolicyEval(ctx context.Context, e env, args []string) error {
 	}
 	return nil
 }
+
+// explainFlag is --explain, --explain=full, --explain=notes or
+// --explain=fails.
+type explainFlag struct{ mode string }
+
+func (f *explainFlag) String() string { return f.mode }
+
+func (f *explainFlag) Set(v string) error {
+	if v == "true" {
+		v = "full"
+	}
+	if v == "false" {
+		f.mode = ""
+		return nil
+	}
+	if _, err := policy.FilterTrace(nil, v); err != nil {
+		return err
+	}
+	f.mode = v
+	return nil
+}
+
+// IsBoolFlag lets --explain stand alone.
+func (f *explainFlag) IsBoolFlag() bool { return true }

@@ -65,6 +65,16 @@ decision := {"action": "deny", "reason": sprintf("%s: %s", [input.tool.descripti
 	if code != 0 || !strings.Contains(out, "client alice asked for echo") || !strings.Contains(out, "# trace") || !strings.Contains(out, "Enter data.drawbridge.decision") {
 		t.Fatalf("--explain = %d\n%s", code, out)
 	}
+	if !strings.Contains(out, "# input") || !strings.Contains(out, `"input_schema"`) || !strings.Contains(out, `"text": "hi"`) {
+		t.Fatalf("--explain does not show the input as the policy saw it:\n%s", out)
+	}
+	code, out, _ = cli(t, "", "policy", "eval", "-c", cfg, "--server", "kid", "--tool", "echo", "--args", `{"text": "hi"}`, "--explain=fails")
+	if code != 0 || strings.Contains(out, "Enter data.drawbridge.decision") {
+		t.Fatalf("--explain=fails = %d, shows more than failures:\n%s", code, out)
+	}
+	if code, _, errOut := cli(t, "", "policy", "eval", "-c", cfg, "--server", "kid", "--tool", "echo", "--explain=most"); code != 2 || !strings.Contains(errOut, "full, notes or fails") {
+		t.Fatalf("--explain=most = %d %q", code, errOut)
+	}
 	code, out, _ = cli(t, "", "policy", "eval", "-c", cfg, "--server", "kid", "--tool", "nope")
 	decodeJSON(t, out, &d)
 	if code != 0 || d.Action != "deny" || !strings.Contains(out, "policy_error") {

@@ -55,9 +55,17 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 		defer stop()
 	}
-	var h slog.Handler = slog.NewTextHandler(e.stderr, nil)
+	// Durations print alike in both formats ("1.5s"), not as nanoseconds
+	// in JSON.
+	opts := &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindDuration {
+			return slog.String(a.Key, a.Value.Duration().String())
+		}
+		return a
+	}}
+	var h slog.Handler = slog.NewTextHandler(e.stderr, opts)
 	if *logFormat == "json" {
-		h = slog.NewJSONHandler(e.stderr, nil)
+		h = slog.NewJSONHandler(e.stderr, opts)
 	}
 	log := slog.New(h)
 
