@@ -57,15 +57,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	// Durations print alike in both formats ("1.5s"), not as nanoseconds
 	// in JSON.
-	opts := &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+	logOpts := &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 		if a.Value.Kind() == slog.KindDuration {
 			return slog.String(a.Key, a.Value.Duration().String())
 		}
 		return a
 	}}
-	var h slog.Handler = slog.NewTextHandler(e.stderr, opts)
+	var h slog.Handler = slog.NewTextHandler(e.stderr, logOpts)
 	if *logFormat == "json" {
-		h = slog.NewJSONHandler(e.stderr, opts)
+		h = slog.NewJSONHandler(e.stderr, logOpts)
 	}
 	log := slog.New(h)
 
