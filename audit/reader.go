@@ -65,8 +65,13 @@ var CallColumns = []string{"call_id", "started_at", "ended_at", "client", "serve
 type Filter struct {
 	CallID, Server, Tool, Decision, Client, Status string
 	Since, Until                                   time.Time
-	// AfterStarted returns calls started after this RFC 3339 time (tail -f).
+	// AfterStarted returns calls started after this RFC 3339 time.
 	AfterStarted string
+	// AfterSeq and UpToSeq return the calls whose first event has a seq in
+	// (AfterSeq, UpToSeq] (tail -f: what was written since the last look,
+	// whatever time the call started at; a call held for approval is
+	// written when decided, with the time it arrived).
+	AfterSeq, UpToSeq int64
 	// Last keeps only the newest N (0: all), still returned oldest first.
 	Last int
 }
@@ -74,9 +79,9 @@ type Filter struct {
 func (f Filter) where() (string, []any) {
 	var conds []string
 	var args []any
-	add := func(cond string, v any) {
+	add := func(cond string, v ...any) {
 		conds = append(conds, cond)
-		args = append(args, v)
+		args = append(args, v...)
 	}
 	for _, c := range []struct{ col, v string }{{"call_id", f.CallID}, {"server", f.Server}, {"tool", f.Tool}, {"decision", f.Decision},
 		{"client", f.Client}, {"status", f.Status}} {
@@ -89,6 +94,9 @@ func (f Filter) where() (string, []any) {
 	}
 	if !f.Until.IsZero() {
 		add("started_at < ?", f.Until.UTC().Format(time.RFC3339Nano))
+	}
+	if f.UpToSeq > 0 {
+		add("call_id IN (SELECT call_id FROM events WHERE seq > ? AND seq <= ? AND kind != 'completed')", f.AfterSeq, f.UpToSeq)
 	}
 	if f.AfterStarted != "" {
 		add("started_at > ?", f.AfterStarted)
@@ -224,4 +232,13 @@ func (r *Reader) Older(ctx context.Context, cutoff time.Time) (n int64, first, l
 		return 0, "", "", fmt.Errorf("count old events: %w", err)
 	}
 	return n, f.String, l.String, nil
+}
+
+// HeadSeq is the seq of the newest event (0 for an empty ledger).
+func (r *Reader) HeadSeq(ctx context.Context) (int64, error) {
+	var n sql.NullInt64
+	if err := r.db.QueryRowContext(ctx, `SELECT max(seq) FROM events`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("read the ledger's head: %w", err)
+	}
+	return n.Int64, nil
 }

@@ -316,3 +316,27 @@ func TestGrantNotInheritedByName(t *testing.T) {
 		t.Fatalf("the new bob's call = %+v, want it held, not granted", r)
 	}
 }
+
+// TestHeldCallStartsAtArrival: a call held for approval is recorded with
+// the time it arrived, not the time it was decided.
+func TestHeldCallStartsAtArrival(t *testing.T) {
+	h, admin := approvalHarness(t, "approval: {timeout: 30s}\n")
+	arrived := time.Now()
+	res := callAsync(h, "add", map[string]any{"a": 20, "b": 22})
+	id := pendingID(t, admin, "add")
+	time.Sleep(800 * time.Millisecond)
+	adminCall(t, admin, "POST", "/api/approvals/"+id+"/approve", `{}`)
+	if r := <-res; r.text() != "42" {
+		t.Fatalf("approved call = %+v", r)
+	}
+	for _, c := range ledgerCalls(t, h, 1) {
+		if c.Tool != "add" {
+			continue
+		}
+		started, _ := time.Parse(time.RFC3339Nano, c.StartedAt)
+		ended, _ := time.Parse(time.RFC3339Nano, c.EndedAt)
+		if started.Sub(arrived) > 500*time.Millisecond || ended.Sub(started) < 700*time.Millisecond {
+			t.Errorf("started_at %s, ended_at %s for a call that arrived at %s and waited 800ms", c.StartedAt, c.EndedAt, arrived.UTC().Format(time.RFC3339Nano))
+		}
+	}
+}

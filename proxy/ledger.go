@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
 )
@@ -20,8 +21,10 @@ var _ Ledger = (*audit.Log)(nil)
 // event starts a ledger event for this request.
 func (s *Server) event(ctx context.Context, kind string, u *Upstream, method string) *audit.Event {
 	req := RequestFrom(ctx)
+	// At is now: a call's decided event says when the call arrived, even
+	// when it is recorded later (after an approval wait).
 	return &audit.Event{
-		Kind: kind, CallID: s.ids.call(), RequestID: req.ID, Client: req.Client.Name, Server: u.cfg.Label,
+		At: time.Now(), Kind: kind, CallID: s.ids.call(), RequestID: req.ID, Client: req.Client.Name, Server: u.cfg.Label,
 		Method: method, PolicyMode: s.cfg.Policy.Mode, ProtocolVersion: req.Protocol, SessionID: req.Session,
 		RemoteAddr: req.Client.Address,
 	}

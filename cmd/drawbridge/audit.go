@@ -128,18 +128,16 @@ func parseWhen(s string) (time.Time, error) {
 	return time.Now().Add(-d), nil
 }
 
+// auditTail prints the newest calls and, with follow, each call written
+// after them as it is written: it follows the ledger's seq, not the
+// calls' start times, so a call held for approval (recorded when decided,
+// with the time it arrived) is not skipped.
 func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, follow, asJSON bool) error {
-	t := newTable(e.stdout, "STARTED", "CALL", "CLIENT", "SERVER", "TOOL", "DECISION", "STATUS", "MS", "REASON")
 	lines := json.NewEncoder(e.stdout)
 	lines.SetEscapeHTML(false)
-	last := ""
-	for {
-		calls, err := r.Calls(ctx, f)
-		if err != nil {
-			return err
-		}
+	show := func(calls []audit.Call) error {
+		t := newTable(e.stdout, "STARTED", "CALL", "CLIENT", "SERVER", "TOOL", "DECISION", "STATUS", "MS", "REASON")
 		for _, c := range calls {
-			last = c.StartedAt
 			if asJSON {
 				if err := lines.Encode(c); err != nil {
 					return err
@@ -154,20 +152,42 @@ func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, foll
 			if tool == "" {
 				tool = c.Method
 			}
-			t.row(c.StartedAt, c.CallID, c.Client, c.Server, tool, c.Decision, c.Status, ms,
-				oneLine(strings.TrimSpace(c.Reason+" "+c.Error)))
+			t.row(c.StartedAt, c.CallID, c.Client, c.Server, tool, c.Decision, c.Status, ms, oneLine(strings.TrimSpace(c.Reason+" "+c.Error)))
 		}
-		if !asJSON {
-			t.flush()
-		}
-		if !follow {
+		if asJSON || len(calls) == 0 && follow {
 			return nil
 		}
-		f.Last, f.AfterStarted = 0, last
+		return t.flush()
+	}
+	head, err := r.HeadSeq(ctx)
+	if err != nil {
+		return err
+	}
+	calls, err := r.Calls(ctx, f)
+	if err != nil {
+		return err
+	}
+	if err := show(calls); err != nil || !follow {
+		return err
+	}
+	f.Last = 0
+	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(500 * time.Millisecond):
+		}
+		next, err := r.HeadSeq(ctx)
+		if err != nil || next == head {
+			continue
+		}
+		f.AfterSeq, f.UpToSeq, head = head, next, next
+		calls, err := r.Calls(ctx, f)
+		if err != nil {
+			return err
+		}
+		if err := show(calls); err != nil {
+			return err
 		}
 	}
 }
