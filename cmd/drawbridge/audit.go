@@ -135,8 +135,13 @@ func parseWhen(s string) (time.Time, error) {
 func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, follow, asJSON bool) error {
 	lines := json.NewEncoder(e.stdout)
 	lines.SetEscapeHTML(false)
+	header := []string{"STARTED", "CALL", "CLIENT", "SERVER", "TOOL", "DECISION", "STATUS", "MS", "REASON"}
+	var widths []int // the first table's, kept for the rows -f adds, so they line up under it
 	show := func(calls []audit.Call) error {
-		t := newTable(e.stdout, "STARTED", "CALL", "CLIENT", "SERVER", "TOOL", "DECISION", "STATUS", "MS", "REASON")
+		t := newTable(e.stdout, header...)
+		if widths != nil {
+			t = newFixedTable(e.stdout, widths)
+		}
 		for _, c := range calls {
 			if asJSON {
 				if err := lines.Encode(c); err != nil {
@@ -154,8 +159,11 @@ func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, foll
 			}
 			t.row(c.StartedAt, c.CallID, c.Client, c.Server, tool, c.Decision, c.Status, ms, oneLine(strings.TrimSpace(c.Reason+" "+c.Error)))
 		}
-		if asJSON || len(calls) == 0 && follow {
+		if asJSON || len(calls) == 0 && widths != nil {
 			return nil
+		}
+		if widths == nil && follow {
+			widths = t.widths()
 		}
 		return t.flush()
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -277,5 +278,44 @@ func TestWitnessedHead(t *testing.T) {
 	code, out, _ = cli(t, "", "audit", "verify", "--head", "k1:"+strings.Repeat("0", 64), "-c", cfg)
 	if code != 1 || !strings.Contains(out, "TAMPERED: the witnessed head") {
 		t.Fatalf("audit verify --head (not in chain) = %d %q", code, out)
+	}
+}
+
+// TestTailFollowAligned: rows audit tail -f adds later line up under the
+// first page's columns.
+func TestTailFollowAligned(t *testing.T) {
+	cfg := auditConfig(t)
+	d := serve(t, cfg)
+	c := mcpClient(t, d, "kid", "")
+	callText(t, c, "echo", map[string]any{"text": "first"})
+	time.Sleep(300 * time.Millisecond)
+	cmd := exec.Command(filepath.Join(binDir, "drawbridge"), "audit", "tail", "-f", "-c", cfg)
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	next := func() string {
+		select {
+		case l := <-lines:
+			return l
+		case <-time.After(10 * time.Second):
+			t.Fatal("audit tail -f printed nothing more")
+			return ""
+		}
+	}
+	header, first := next(), next()
+	callText(t, c, "echo", map[string]any{"text": "a much longer second call, to tempt the columns to move"})
+	later := next()
+	col := func(s, field string) int { return strings.Index(s, field) }
+	if col(header, "CALL") != col(later, "call_") || col(first, "call_") != col(later, "call_") || col(header, "CLIENT") != col(later, "anonymous") {
+		t.Errorf("columns moved:\n%s\n%s\n%s", header, first, later)
 	}
 }

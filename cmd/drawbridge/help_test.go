@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -261,5 +262,34 @@ func TestCompletion(t *testing.T) {
 	cmd.Env = append(os.Environ(), "PATH="+binDir+":"+os.Getenv("PATH"))
 	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "token" {
 		t.Errorf("bash completion of 'drawbridge tok' = %q %v", out, err)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// TestHelpGolden: the top-level help and each command's help are what
+// testdata/help/*.txt hold (go test ./cmd/drawbridge -run HelpGolden -update
+// rewrites them after a deliberate change).
+func TestHelpGolden(t *testing.T) {
+	for _, name := range append([]string{""}, sortedKeys(helps)...) {
+		args := []string{"help", name}
+		file := name
+		if name == "" {
+			args, file = []string{"--help"}, "drawbridge"
+		}
+		_, out, _ := cli(t, "", args...)
+		path := filepath.Join("testdata", "help", file+".txt")
+		if *update {
+			os.MkdirAll(filepath.Dir(path), 0o755)
+			os.WriteFile(path, []byte(out), 0o644)
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run with -update to create it)", err)
+		}
+		if out != string(want) {
+			t.Errorf("%v differs from %s:\n%s", args, path, out)
+		}
 	}
 }

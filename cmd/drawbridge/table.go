@@ -16,22 +16,64 @@ import (
 // (see esc): text a client or an upstream chose (a path, a tool name, a
 // reason) cannot move the cursor, forge a row, hide one or reorder what
 // the terminal shows.
-type table struct{ tw *tabwriter.Writer }
+type table struct {
+	tw    *tabwriter.Writer
+	out   io.Writer
+	fixed []int      // column widths of a table that continues another
+	rows  [][]string // kept to compute widths
+}
 
 func newTable(w io.Writer, header ...string) *table {
-	t := &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
+	t := &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0), out: w}
 	fmt.Fprintln(t.tw, strings.Join(header, "\t"))
+	t.rows = append(t.rows, header)
 	return t
 }
+
+// newFixedTable continues a table whose columns have these widths (rows
+// that audit tail -f adds under the first page).
+func newFixedTable(w io.Writer, widths []int) *table { return &table{out: w, fixed: widths} }
 
 func (t *table) row(cells ...string) {
 	for i, c := range cells {
 		cells[i] = esc(c)
 	}
+	if t.fixed != nil {
+		var b strings.Builder
+		for i, c := range cells {
+			if i < len(cells)-1 && i < len(t.fixed) {
+				fmt.Fprintf(&b, "%-*s", t.fixed[i]+2, c)
+			} else {
+				b.WriteString(c)
+			}
+		}
+		fmt.Fprintln(t.out, strings.TrimRight(b.String(), " "))
+		return
+	}
+	t.rows = append(t.rows, cells)
 	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
 }
 
-func (t *table) flush() error { return t.tw.Flush() }
+// widths are the columns' widths so far (in characters).
+func (t *table) widths() []int {
+	var w []int
+	for _, r := range t.rows {
+		for i, c := range r {
+			if i >= len(w) {
+				w = append(w, 0)
+			}
+			w[i] = max(w[i], utf8.RuneCountInString(c))
+		}
+	}
+	return w
+}
+
+func (t *table) flush() error {
+	if t.fixed != nil {
+		return nil
+	}
+	return t.tw.Flush()
+}
 
 // esc makes s safe to print in a terminal, on one line: control characters
 // (newline, carriage return and tab included, ESC, C1) and invisible format
