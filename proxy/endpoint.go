@@ -184,28 +184,6 @@ func clipMethod(m string) string {
 	return strconv.Quote(m)
 }
 
-// parseBody splits a body into messages. Batches are accepted only under
-// 2025-03-26, the one version that requires servers to take them; later
-// versions removed them, so a batch there is refused whole rather than
-// half-understood.
-func parseBody(body []byte, version string) ([]json.RawMessage, bool, *rpcError) {
-	if !isBatch(body) {
-		// Validity is checked when the message is decoded.
-		return []json.RawMessage{body}, false, nil
-	}
-	if version != "2025-03-26" {
-		return nil, true, errorf(codeInvalidRequest, "JSON-RPC batches are not allowed in protocol version %s", version)
-	}
-	var msgs []json.RawMessage
-	if err := json.Unmarshal(body, &msgs); err != nil {
-		return nil, true, errorf(codeParseError, "request body is not valid JSON")
-	}
-	if len(msgs) == 0 {
-		return nil, true, errorf(codeInvalidRequest, "a batch must be a non-empty array of messages")
-	}
-	return msgs, true, nil
-}
-
 // checkModernHeaders enforces 2026-07-28's rule that the HTTP headers which
 // mirror the body agree with it, so nothing that routes on headers can be
 // told one thing while the body does another. Absent mirrors are tolerated;

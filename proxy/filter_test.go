@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -35,39 +34,4 @@ func FuzzGlobMatch(f *testing.F) {
 			t.Fatalf("*%s* does not match x%sy", name, name)
 		}
 	})
-}
-
-// FuzzParseBody: whatever arrives, parsing answers without panicking, and
-// a batch is never let through outside 2025-03-26.
-func FuzzParseBody(f *testing.F) {
-	f.Add([]byte(`[{"jsonrpc":"2.0","id":1,"method":"ping"}]`), "2025-06-18")
-	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"ping"}`), "2025-03-26")
-	f.Fuzz(func(t *testing.T, body []byte, version string) {
-		msgs, batch, err := parseBody(body, version)
-		if batch && err == nil && version != "2025-03-26" {
-			t.Fatalf("batch accepted under %q", version)
-		}
-		for _, m := range msgs {
-			var msg message
-			if json.Unmarshal(m, &msg) == nil {
-				if k, why := msg.classify(); k == kindInvalid && why == "" {
-					t.Fatalf("invalid message %s without a reason", m)
-				}
-			}
-		}
-	})
-}
-
-// TestCallIDsSortInOrder: call IDs compare as text in the order they were
-// made, across digit boundaries (the ledger's call_id index appends, and
-// `ORDER BY call_id` in sqlite3 is call order).
-func TestCallIDsSortInOrder(t *testing.T) {
-	ids := newRequestIDs()
-	for _, start := range []uint64{0, 8, 98, 99998, 999_999_998} {
-		ids.n.Store(start)
-		a, b, c := ids.call(), ids.call(), ids.call()
-		if !(a < b && b < c) {
-			t.Errorf("calls %d..%d: IDs %q, %q, %q do not sort in order", start+1, start+3, a, b, c)
-		}
-	}
 }

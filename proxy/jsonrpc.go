@@ -45,7 +45,7 @@ func (m *message) classify() (kind, string) {
 		return kindInvalid, `"jsonrpc" must be "2.0"`
 	}
 	if len(m.Params) > 0 && m.Params[0] != '{' && m.Params[0] != '[' {
-		return kindInvalid, `"params" must be an object`
+		return kindInvalid, `"params" must be an object or an array (JSON-RPC 2.0 allows both; MCP methods take objects)`
 	}
 	if m.Method == "" {
 		if m.ID == nil || (m.Result == nil) == (m.Error == nil) {
@@ -148,4 +148,26 @@ func mustJSON(v any) json.RawMessage {
 func isBatch(body []byte) bool {
 	b := bytes.TrimLeft(body, " \t\r\n")
 	return len(b) > 0 && b[0] == '['
+}
+
+// parseBody splits a body into messages. Batches are accepted only under
+// 2025-03-26, the one version that requires servers to take them; later
+// versions removed them, so a batch there is refused whole rather than
+// half-understood.
+func parseBody(body []byte, version string) ([]json.RawMessage, bool, *rpcError) {
+	if !isBatch(body) {
+		// Validity is checked when the message is decoded.
+		return []json.RawMessage{body}, false, nil
+	}
+	if version != "2025-03-26" {
+		return nil, true, errorf(codeInvalidRequest, "JSON-RPC batches are not allowed in protocol version %s", version)
+	}
+	var msgs []json.RawMessage
+	if err := json.Unmarshal(body, &msgs); err != nil {
+		return nil, true, errorf(codeParseError, "request body is not valid JSON")
+	}
+	if len(msgs) == 0 {
+		return nil, true, errorf(codeInvalidRequest, "a batch must be a non-empty array of messages")
+	}
+	return msgs, true, nil
 }

@@ -49,7 +49,7 @@ import (
 //     operator (or the policy) looked at.
 //  4. policy decision            on the call itself, with its arguments: the
 //     API-side require_approval is set by whoever writes the request and is
-//     only advice. deny and approve (until approvals exist) refuse; in
+//     only advice. deny refuses, approve holds the call (stage 5); in
 //     shadow mode the decision is recorded and the call proceeds.
 //  4b. approval hold            approve: the call waits for a person (or
 //     passes on a grant for exactly this call); denied and unanswered calls

@@ -1,5 +1,6 @@
 // Package state owns state.db: the proxy's own records that are neither
-// secrets nor audit events. Today that is client tokens, kept as hashes.
+// secrets nor audit events: client tokens (hashes only), tool pins,
+// pending approvals and the grants they leave.
 package state
 
 import (
