@@ -1,7 +1,6 @@
 package proxy
 
 import (
-
 	"github.com/drawbridge-mcp/drawbridge/config"
 )
 

@@ -72,4 +72,3 @@ func truncated(r map[string]json.RawMessage, content []map[string]json.RawMessag
 	}
 	return mustJSON(out)
 }
-
