@@ -28,51 +28,49 @@ import (
 //     annotation hints, which say what the config says; the list is
 //     recorded in the ledger.
 //
-// tools/call:
-//  1. parse params               a call without a tool name or with
-//     non-object arguments is refused before anything else looks at it, and
-//     so are arguments readers could take two ways (repeated keys, keys
+// tools/call (callTool; each stage is the method named):
+//  1. parse       a call without a tool name, with a name over 256 bytes or
+//     with non-object arguments is refused before anything else looks at it,
+//     and so are arguments readers could take two ways (repeated keys, keys
 //     differing only in case, numbers a double does not hold): from here on
 //     the upstream, the policy, the ledger and the approver get one
 //     re-encoded reading (arguments.go).
-//  2. resolve the tool           against the catalog (refreshed once on a
-//     miss): an unknown tool is refused with close names, and later stages
+//  2. resolve     the tool in the catalog (refreshed on a miss, at most once a
+//     second): an unknown tool is refused with close names, and later stages
 //     get the upstream's own definition. An argument whose key differs only
 //     in case from a parameter of its input schema is refused: a
 //     case-insensitive upstream would bind it where the policy saw nothing.
-//     Under validate_arguments the arguments must match that schema (as
-//     pinned: stage 3's check makes sure it is the trusted one).
-//  3. config allow/deny          enforced on the call itself, because clients
-//     cache lists and may call what they were never shown.
-//  3b. pin check                 a quarantined tool is refused, with how to
-//     review and accept it: its new description or schema is not what the
-//     operator (or the policy) looked at.
-//  4. policy decision            on the call itself, with its arguments: the
-//     API-side require_approval is set by whoever writes the request and is
-//     only advice. deny refuses, approve holds the call (stage 5); in
-//     shadow mode the decision is recorded and the call proceeds.
-//  4b. approval hold            approve: the call waits for a person (or
-//     passes on a grant for exactly this call); denied and unanswered calls
-//     get a tool error that says what to do.
-//  5. audit "decided"            committed to disk before anything leaves:
-//     if the ledger cannot be written the call is refused (fail closed)
-//     unless audit.on_error is allow. Refusals are recorded here too.
-//  6. upstream call              credentials are added innermost, by the
+//     Under validate_arguments the arguments must match that schema.
+//  3. filter      config allow/deny, enforced on the call itself, because
+//     clients cache lists and may call what they were never shown.
+//  4. checkPin    a quarantined tool is refused, with how to review and
+//     accept it: its new description or schema is not what the operator (or
+//     the policy) looked at.
+//  5. authorize   the policy decides on the call itself, with its arguments:
+//     the API-side require_approval is set by whoever writes the request and
+//     is only advice. deny refuses; approve holds the call for a person (or
+//     passes on a grant for exactly this call by this token), and denied or
+//     unanswered calls get a tool error that says what to do. In shadow mode
+//     the decision is recorded and the call proceeds.
+//  6. record      the decided event is committed to disk before anything
+//     leaves: if the ledger cannot be written the call is refused (fail
+//     closed) unless audit.on_error is allow. Refusals are recorded too.
+//  7. forward     the upstream call; credentials are added innermost, by the
 //     upstream's HTTP transport or the child's environment, only now that
 //     every check has passed.
-//  7. scrub                      credentials an upstream echoes back never
-//     reach the client (nor the output rule, nor the ledger). Upstream.Call
-//     does it as the answer arrives, for every method: tool definitions,
-//     resources, prompts and completions pass the same guard.
-//  8. output guard               terminal escapes and control characters
-//     stripped from text, results over max_output_bytes cut with a marker:
-//     what the model and a terminal will read. The leak guard scans through
-//     what this strips (and through escapes and encodings), and scrubs again
-//     whatever this stage changed, so the ledger records exactly what was
-//     sent.
-//  9. output rule                data.drawbridge.output may withhold a result
-//     (prompt injection, data that must not reach the model).
-// 10. audit "completed"          the outcome, redacted and cut to size.
+//  8. (scrub)     credentials an upstream echoes back never reach the client
+//     (nor the output rule, nor the ledger). Upstream.Call does it as the
+//     answer arrives, for every method: tool definitions, resources, prompts
+//     and completions pass the same guard.
+//  9. inspect     the output guard strips terminal escapes and control
+//     characters from text and cuts results over max_output_bytes with a
+//     marker: what the model and a terminal will read. The leak guard scans
+//     through what this strips (and through escapes and encodings), and
+//     scrubs again whatever this stage changed, so the ledger records exactly
+//     what was sent. Then the output rule (data.drawbridge.output) may
+//     withhold the result (prompt injection, data that must not reach the
+//     model).
+// 10. complete    the completed event: the outcome, redacted and cut to size.
 
 // listTools answers tools/list for one upstream.
 func (s *Server) listTools(ctx context.Context, u *Upstream) (json.RawMessage, error) {
@@ -116,9 +114,10 @@ type callParams struct {
 }
 
 // call is one tools/call on its way through the pipeline, with the ledger
-// event it fills in.
+// events it fills in.
 type call struct {
 	u     *Upstream
+	name  string // as asked for
 	tool  *Tool
 	args  json.RawMessage
 	meta  *struct{ ProgressToken json.RawMessage }
@@ -128,30 +127,60 @@ type call struct {
 	redact *audit.Redactor
 	ev     *audit.Event
 	begin  time.Time
+	// res and done are the upstream's answer and its completed event, once
+	// forwarded.
+	res  json.RawMessage
+	done *audit.Event
 }
 
-// callTool answers tools/call for one upstream. A refusal or an upstream
-// failure is a tool result with isError, so the model reads why (it
-// surfaces in the Responses API's mcp_call output); only malformed params
-// are JSON-RPC errors.
+// callTool answers tools/call for one upstream: the stages below, in the
+// order the comment at the top of this file gives and justifies, each a
+// method that either lets the call go on or answers it. A refusal or an
+// upstream failure is a tool result with isError, so the model reads why
+// (it surfaces in the Responses API's mcp_call output); only malformed
+// params are JSON-RPC errors.
 func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessage) (json.RawMessage, error) {
-	c := &call{u: u, ev: s.event(ctx, audit.KindDecided, u, "tools/call"), begin: time.Now(), redact: s.redact}
+	c, a := s.parse(ctx, u, params)
+	for _, stage := range []func(context.Context, *call) *answer{
+		s.resolve, s.filter, s.checkPin, s.authorize, s.record, s.forward, s.inspect,
+	} {
+		if a != nil {
+			return a.res, a.err
+		}
+		a = stage(ctx, c)
+	}
+	if a != nil {
+		return a.res, a.err
+	}
+	return s.complete(c), nil
+}
 
-	// 1. parse params
+// answer ends a call early: the result the model reads, or a JSON-RPC
+// error.
+type answer struct {
+	res json.RawMessage
+	err error
+}
+
+func answered(res json.RawMessage, err error) *answer { return &answer{res: res, err: err} }
+
+// parse is stage 1: the tool name and one strict reading of the arguments.
+func (s *Server) parse(ctx context.Context, u *Upstream, params json.RawMessage) (*call, *answer) {
+	c := &call{u: u, ev: s.event(ctx, audit.KindDecided, u, "tools/call"), begin: time.Now(), redact: s.redact}
 	var p callParams
 	if err := json.Unmarshal(params, &p); err != nil || p.Name == "" {
-		return nil, s.badRequest(c, params, errorf(codeInvalidParams, `tools/call needs params {"name": string, "arguments": object}`))
+		return c, answered(nil, s.badRequest(c, params, errorf(codeInvalidParams, `tools/call needs params {"name": string, "arguments": object}`)))
 	}
 	if len(p.Name) > maxToolName {
-		return nil, s.badRequest(c, nil, errorf(codeInvalidParams, "tool name is %d bytes; names are at most %d", len(p.Name), maxToolName))
+		return c, answered(nil, s.badRequest(c, nil, errorf(codeInvalidParams, "tool name is %d bytes; names are at most %d", len(p.Name), maxToolName)))
 	}
-	c.ev.Tool = p.Name
+	c.name, c.ev.Tool = p.Name, p.Name
 	if len(p.Arguments) == 0 || string(p.Arguments) == "null" {
 		p.Arguments = json.RawMessage(`{}`)
 	}
 	args, err := canonicalArgs(p.Arguments, nil)
 	if err != nil {
-		return nil, s.badRequest(c, p.Arguments, errorf(codeInvalidParams, "tools/call arguments refused: %v", err))
+		return c, answered(nil, s.badRequest(c, p.Arguments, errorf(codeInvalidParams, "tools/call arguments refused: %v", err)))
 	}
 	c.args = args
 	c.redact = s.redact.ForCall(c.args)
@@ -159,99 +188,130 @@ func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessa
 	if p.Meta != nil && p.Meta.ProgressToken != nil {
 		c.meta = &struct{ ProgressToken json.RawMessage }{p.Meta.ProgressToken}
 	}
+	return c, nil
+}
 
-	// 2. resolve the tool
-	tool, err := s.resolveTool(ctx, u, p.Name)
+// resolve is stage 2: the tool in the catalog, and the arguments against
+// its schema.
+func (s *Server) resolve(ctx context.Context, c *call) *answer {
+	tool, err := s.resolveTool(ctx, c.u, c.name)
 	if err != nil {
-		return s.upstreamFailed(ctx, c, err)
+		return answered(s.upstreamFailed(ctx, c, err, nil))
 	}
 	if tool == nil {
-		return s.refuse(ctx, c, audit.StatusBadRequest, "", "", s.unknownTool(ctx, u, p.Name))
+		return answered(s.refuse(ctx, c, audit.StatusBadRequest, "", "", s.unknownTool(ctx, c.u, c.name)))
 	}
 	c.tool = tool
 	if _, err := canonicalArgs(c.args, tool.InputSchema); err != nil {
-		return nil, s.badRequest(c, c.args, errorf(codeInvalidParams, "tools/call arguments refused: %v", err))
+		return answered(nil, s.badRequest(c, c.args, errorf(codeInvalidParams, "tools/call arguments refused: %v", err)))
 	}
-	if u.cfg.ValidateArguments {
+	if c.u.cfg.ValidateArguments {
 		if err := s.schemas.validate(tool, c.args); err != nil {
-			return nil, s.badRequest(c, c.args, errorf(codeInvalidParams, "tools/call arguments refused: %v", err))
+			return answered(nil, s.badRequest(c, c.args, errorf(codeInvalidParams, "tools/call arguments refused: %v", err)))
 		}
 	}
+	return nil
+}
 
-	// 3. config allow/deny
-	if why := filtered(u.cfg.Tools, tool.Name); why != "" {
-		return s.refuse(ctx, c, audit.StatusDenied, policy.Deny, "config: "+why,
-			fmt.Sprintf("Tool %q is not available on server %q: %s.", tool.Name, u.cfg.Label, why))
+// filter is stage 3: the config's allow and deny lists.
+func (s *Server) filter(ctx context.Context, c *call) *answer {
+	if why := filtered(c.u.cfg.Tools, c.tool.Name); why != "" {
+		return answered(s.refuse(ctx, c, audit.StatusDenied, policy.Deny, "config: "+why,
+			fmt.Sprintf("Tool %q is not available on server %q: %s.", c.tool.Name, c.u.cfg.Label, why)))
 	}
+	return nil
+}
 
-	// 3b. pin check
-	if why := s.quarantined(ctx, u, tool); why != "" {
-		return s.refuse(ctx, c, audit.StatusDenied, policy.Deny, "quarantined: "+why, fmt.Sprintf(
-			"Tool %q on server %q is quarantined: %s. An operator can review it with `drawbridge tools diff %s %s` and accept it with `drawbridge tools accept %s %s`.",
-			tool.Name, u.cfg.Label, why, u.cfg.Label, tool.Name, u.cfg.Label, tool.Name))
+// checkPin is stage 4: a quarantined tool is refused, with how to review
+// and accept it.
+func (s *Server) checkPin(ctx context.Context, c *call) *answer {
+	why := s.quarantined(ctx, c.u, c.tool)
+	if why == "" {
+		return nil
 	}
+	label, name := c.u.cfg.Label, c.tool.Name
+	return answered(s.refuse(ctx, c, audit.StatusDenied, policy.Deny, "quarantined: "+why, fmt.Sprintf(
+		"Tool %q on server %q is quarantined: %s. An operator can review it with `drawbridge tools diff %s %s` and accept it with `drawbridge tools accept %s %s`.",
+		name, label, why, label, name, label, name)))
+}
 
-	// 4. policy decision
-	c.input = s.policyInput(ctx, u, tool, c.args)
-	d := s.decideInput(ctx, c.input, u, tool)
+// authorize is stage 5: the policy's decision, and for approve the hold.
+func (s *Server) authorize(ctx context.Context, c *call) *answer {
+	c.input = s.policyInput(ctx, c.u, c.tool, c.args)
+	d := s.decideInput(ctx, c.input, c.u, c.tool)
 	c.ev.Decision, c.ev.Reason, c.ev.PolicyUS = d.Action, c.redact.Text(d.Reason), audit.Micros(d.Took)
 	if d.Action == policy.Approve && !s.shadow() && s.approvals != nil {
-		// 4b. approval hold
 		if refusal, status := s.awaitApproval(ctx, c, d); refusal != "" {
-			return s.refuse(ctx, c, status, d.Action, d.Reason, refusal)
+			return answered(s.refuse(ctx, c, status, d.Action, d.Reason, refusal))
 		}
-	} else if refusal := s.enforce(ctx, c, d); refusal != "" {
-		return s.refuse(ctx, c, audit.StatusDenied, d.Action, d.Reason, refusal)
+		return nil
 	}
-
-	// 5. audit "decided", durable before the call leaves
-	if err := s.ledger.Record(ctx, c.ev); err != nil {
-		if s.cfg.Audit.OnError != "allow" {
-			s.log.Error("audit write failed; call refused", "request_id", c.ev.RequestID, "err", err)
-			return toolError(fmt.Sprintf("Refused: the audit log cannot be written, and Drawbridge does not run calls it cannot record (request %s).", c.ev.RequestID)), nil
-		}
-		s.log.Error("audit write failed; call proceeds unrecorded (audit.on_error: allow)", "request_id", c.ev.RequestID, "err", err)
+	if refusal := s.enforce(ctx, c, d); refusal != "" {
+		return answered(s.refuse(ctx, c, audit.StatusDenied, d.Action, d.Reason, refusal))
 	}
+	return nil
+}
 
-	// 6. upstream call, credentials injected innermost
-	up := map[string]any{"name": tool.Name, "arguments": c.args}
+// record is stage 6: the decided event, durable before the call leaves.
+func (s *Server) record(ctx context.Context, c *call) *answer {
+	err := s.ledger.Record(ctx, c.ev)
+	if err == nil {
+		return nil
+	}
+	if s.cfg.Audit.OnError != "allow" {
+		s.log.Error("audit write failed; call refused", "request_id", c.ev.RequestID, "err", err)
+		return answered(toolError(fmt.Sprintf("Refused: the audit log cannot be written, and Drawbridge does not run calls it cannot record (request %s).", c.ev.RequestID)), nil)
+	}
+	s.log.Error("audit write failed; call proceeds unrecorded (audit.on_error: allow)", "request_id", c.ev.RequestID, "err", err)
+	return nil
+}
+
+// forward is stage 7: the upstream call, credentials injected innermost
+// (and its answer scrubbed, stage 8, by Upstream.Call as it arrives).
+func (s *Server) forward(ctx context.Context, c *call) *answer {
+	up := map[string]any{"name": c.tool.Name, "arguments": c.args}
 	if c.meta != nil {
 		up["_meta"] = map[string]any{"progressToken": c.meta.ProgressToken}
 	}
 	sent := time.Now()
-	res, err := u.Call(ctx, "tools/call", up)
-	done := s.completion(c, sent)
+	res, err := c.u.Call(ctx, "tools/call", up)
+	c.done = s.completion(c, sent)
 	if err != nil {
-		return s.upstreamFailed(ctx, c, err, done)
+		return answered(s.upstreamFailed(ctx, c, err, c.done))
 	}
+	c.res = res
+	return nil
+}
 
-	// 7. scrub: done by u.Call, as the answer arrived.
-
-	// 8. output guard, then the scrub again over what it changed: nothing
-	// it normalizes can assemble a secret the client would read.
-	if guarded, changed := guardOutput(res, u.cfg.MaxOutputBytes); changed {
-		res = s.scrub.Bytes(guarded)
+// inspect is stage 9: the output guard (then the scrub again over
+// what it changed: nothing it normalizes can assemble a secret the client
+// would read), and the output rule.
+func (s *Server) inspect(ctx context.Context, c *call) *answer {
+	if guarded, changed := guardOutput(c.res, c.u.cfg.MaxOutputBytes); changed {
+		c.res = s.scrub.Bytes(guarded)
 	}
-
-	// 9. output rule
-	if od, err := s.decideOutput(ctx, c, res); od.Action == policy.Deny && !s.shadow() {
-		if err != nil {
-			s.log.Warn("policy error", "request_id", c.ev.RequestID, "rule", "output", "err", err)
-		}
-		text := "Output withheld by policy: " + od.Reason
-		done.Status, done.Error, done.Result = audit.StatusDenied, c.redact.Text(text), c.redact.Result(res)
-		s.finish(done)
-		return toolError(text), nil
+	od, err := s.decideOutput(ctx, c, c.res)
+	if od.Action != policy.Deny || s.shadow() {
+		return nil
 	}
-
-	// 10. audit "completed"
-	done.Status = audit.StatusOK
-	if isToolError(res) {
-		done.Status = audit.StatusToolError
+	if err != nil {
+		s.log.Warn("policy error", "request_id", c.ev.RequestID, "rule", "output", "err", err)
 	}
-	done.Result = c.redact.Result(res)
-	s.finish(done)
-	return res, nil
+	text := "Output withheld by policy: " + od.Reason
+	c.done.Status, c.done.Error, c.done.Result = audit.StatusDenied, c.redact.Text(text), c.redact.Result(c.res)
+	s.finish(c.done)
+	return answered(toolError(text), nil)
+}
+
+// complete is stage 10: the completed event, and the answer.
+func (s *Server) complete(c *call) json.RawMessage {
+	c.done.Status = audit.StatusOK
+	if isToolError(c.res) {
+		c.done.Status = audit.StatusToolError
+	}
+	c.done.Result = c.redact.Result(c.res)
+	s.finish(c.done)
+	return c.res
 }
 
 // enforce says how a decision refuses a call ("" lets it proceed). In
@@ -324,14 +384,15 @@ func failureStatus(ctx context.Context, err error) string {
 }
 
 // upstreamFailed answers and records a call the upstream could not serve.
-// done is the completed event when the call had been sent.
-func (s *Server) upstreamFailed(ctx context.Context, c *call, err error, done ...*audit.Event) (json.RawMessage, error) {
+// done is the completed event when the call had been sent, nil when it had
+// not.
+func (s *Server) upstreamFailed(ctx context.Context, c *call, err error, done *audit.Event) (json.RawMessage, error) {
 	var ue *UpstreamError
 	var re *rpcError
 	status := failureStatus(ctx, err)
 	ev := c.ev
-	if len(done) > 0 {
-		ev = done[0]
+	if done != nil {
+		ev = done
 	} else {
 		ev.Kind = audit.KindDecided
 		ev.DurationMS = audit.Millis(time.Since(c.begin))
