@@ -47,22 +47,10 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 		s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusNotAcceptable, "Accept must include application/json or text/event-stream")
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		// The read deadline stays: the server's discard of the rest is
-		// bounded by it, and the connection closes.
-		w.Header().Set("Connection", "close")
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusRequestEntityTooLarge, "request body is over the limit of "+itoa(tooBig.Limit)+" bytes")
-			return
-		}
-		s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusBadRequest, "unreadable request body")
+	body, ok := s.readBody(w, r)
+	if !ok {
 		return
 	}
-
-	bodyRead(w)
-
 	msgs, batch, perr := parseBody(body, req.Protocol)
 	if perr != nil {
 		s.recordRejection(r, audit.StatusBadRequest, perr.Message)
@@ -79,7 +67,6 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 			return
 		}
 	}
-
 	var out []*response
 	status := http.StatusOK
 	for _, m := range msgs {
@@ -92,8 +79,35 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 		}
 		out = append(out, resp)
 	}
+	writeResponses(w, req, out, batch, sse, status)
+}
+
+// readBody reads the request body through its cap and its deadline, and
+// refuses (writing the answer) one that is too large or does not arrive.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		// The read deadline stays: the server's discard of the rest is
+		// bounded by it, and the connection closes.
+		w.Header().Set("Connection", "close")
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusRequestEntityTooLarge, "request body is over the limit of "+itoa(tooBig.Limit)+" bytes")
+			return nil, false
+		}
+		s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusBadRequest, "unreadable request body")
+		return nil, false
+	}
+	bodyRead(w)
+	return body, true
+}
+
+// writeResponses answers a body's messages: 202 when there is nothing to
+// answer (notifications only), the event stream when one was asked for or
+// already started, JSON (an array for a batch) otherwise.
+func writeResponses(w http.ResponseWriter, req *Request, out []*response, batch, sse bool, status int) {
 	if len(out) == 0 {
-		w.WriteHeader(http.StatusAccepted) // notifications and responses only
+		w.WriteHeader(http.StatusAccepted)
 		return
 	}
 	if req.Session != "" && req.Protocol != modernVersion {
