@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
+	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 	"github.com/drawbridge-mcp/drawbridge/state"
@@ -68,32 +70,63 @@ func runServe(ctx context.Context, e env, args []string) error {
 		h = slog.NewJSONHandler(e.stderr, logOpts)
 	}
 	log := slog.New(h)
-
-	store, vault, err := openVault(ctx, cfg, log, true)
+	b, err := build(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer b.close()
+	return b.serve(ctx, e.stdout, h)
+}
+
+// built is a Drawbridge made from a config, ready to serve: every part
+// opened, and what closes them, in the order to close them.
+type built struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	srv     *proxy.Server
+	ln      net.Listener
+	exposed *exposure
+	policy  string // where the policy came from, for the start-up line
+	closers []func()
+}
+
+// build opens what a config describes: the vault, the policy, the ledger,
+// state.db, the approval broker and its admin listener, the listeners (the
+// local one and what public: exposes) and the proxy. On an error what was
+// opened is closed.
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *built, err error) {
+	b := &built{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			b.close()
+		}
+	}()
+	store, vault, err := openVault(ctx, cfg, log, true)
+	if err != nil {
+		return nil, err
+	}
+	b.closers = append(b.closers, func() { store.Close() })
 	if err := missingSecrets(cfg, vault); err != nil {
-		return fmt.Errorf("config %s:\n%w", cfg.Path, err)
+		return nil, fmt.Errorf("config %s:\n%w", cfg.Path, err)
 	}
 	go vault.Watch(ctx, 500*time.Millisecond)
 	engine, err := policy.NewFromConfig(ctx, cfg, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := engine.Watch(ctx); err != nil {
-		return err
+		return nil, err
 	}
+	b.policy = engine.Source()
 	if cfg.Policy.Mode == "shadow" {
 		log.Warn("policy.mode is shadow: decisions are recorded, not enforced; every call proceeds")
 	}
 	ledger, err := audit.Open(ctx, audit.Options{Path: cfg.Audit.Path, Sync: cfg.Audit.Sync, Logger: log,
 		Key: ledgerKey(ctx, store, vault)})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer ledger.Close()
+	b.closers = append(b.closers, func() { ledger.Close() })
 	if w := cfg.Audit.Witness; w.File != "" || w.URL != "" {
 		go ledger.Witness(ctx, audit.Witness{File: w.File, URL: w.URL, Interval: w.Interval.D()})
 	}
@@ -105,51 +138,62 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	db, err := state.Open(ctx, cfg.DataDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer db.Close()
+	b.closers = append(b.closers, func() { db.Close() })
 	broker, stopAdmin, err := startApprovals(ctx, cfg, db, ledger, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer stopAdmin()
+	b.closers = append(b.closers, stopAdmin)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return nil, fmt.Errorf("listen: %w", err)
 	}
+	b.closers = append(b.closers, func() { ln.Close() })
 	checks := map[string]func() (bool, string){"policy": engine.Check, "audit": ledger.Check}
-	exposed, err := openExposure(ctx, cfg, ln, vault, log, checks)
-	if err != nil {
-		ln.Close()
-		return err
+	if b.exposed, err = openExposure(ctx, cfg, ln, vault, log, checks); err != nil {
+		return nil, err
 	}
-	defer exposed.close()
+	b.closers = append(b.closers, b.exposed.close)
 	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger, Secrets: vault, Pins: db, Approvals: broker,
 		Checks: checks}
 	if cfg.Auth == "token" {
 		opts.Tokens = tokenVerifier{db}
 	}
-	srv, err := proxy.New(opts)
-	if err != nil {
-		return err
+	if b.srv, err = proxy.New(opts); err != nil {
+		return nil, err
 	}
-	defer srv.Close()
-	ln = proxy.LimitListener(ln, cfg.MaxConnsPerAddress)
+	b.closers = append(b.closers, func() { b.srv.Close() })
+	b.ln = proxy.LimitListener(ln, cfg.MaxConnsPerAddress)
+	return b, nil
+}
+
+// close closes what build opened, last first.
+func (b *built) close() {
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		b.closers[i]()
+	}
+}
+
+// serve serves until ctx ends (SIGINT, SIGTERM), then stops accepting and
+// lets in-flight calls finish within shutdown_grace.
+func (b *built) serve(ctx context.Context, stdout io.Writer, h slog.Handler) error {
+	cfg, log := b.cfg, b.log
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           b.srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
 	}
-	srv.Warm(ctx)
-	log.Info("drawbridge listening", "url", "http://"+ln.Addr().String()+"/mcp/<label>",
-		"servers", strings.Join(cfg.Labels(), ","), "auth", cfg.Auth, "policy", engine.Source(), "policy_mode", cfg.Policy.Mode)
-
+	b.srv.Warm(ctx)
+	log.Info("drawbridge listening", "url", "http://"+b.ln.Addr().String()+"/mcp/<label>",
+		"servers", strings.Join(cfg.Labels(), ","), "auth", cfg.Auth, "policy", b.policy, "policy_mode", cfg.Policy.Mode)
 	errc := make(chan error, 2)
-	go func() { errc <- hs.Serve(ln) }()
-	exposed.start(ctx, cfg, hs.Handler, func(l net.Listener) {
+	go func() { errc <- hs.Serve(b.ln) }()
+	b.exposed.start(ctx, cfg, hs.Handler, func(l net.Listener) {
 		errc <- hs.Serve(proxy.LimitListener(l, cfg.MaxConnsPerAddress))
-	}, log, e.stdout)
+	}, log, stdout)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -161,7 +205,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("shutdown", "err", err)
 	}
-	if err := srv.Close(); err != nil {
+	if err := b.srv.Close(); err != nil {
 		log.Warn("stopping upstreams", "err", err)
 	}
 	log.Info("stopped")
