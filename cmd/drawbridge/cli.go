@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/state"
 )
 
 // env is what every subcommand gets.
@@ -142,6 +143,21 @@ func (f flags) load() (*config.Config, error) {
 		cfg.SetDataDir(*f.dataDir)
 	}
 	return cfg, err
+}
+
+// openState loads the config -c names and opens its state.db, for the
+// commands that read or change tokens, pins and approvals. The caller
+// closes the database.
+func (f flags) openState(ctx context.Context) (*config.Config, *state.DB, error) {
+	cfg, err := f.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := state.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, db, nil
 }
 
 func splitList(s string) []string {

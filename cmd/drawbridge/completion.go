@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -151,46 +152,44 @@ func labels(path string) []string {
 
 // tools are the tool names state.db has seen (of one server, or all).
 func tools(ctx context.Context, path, server string) []string {
-	cfg, _ := config.Load(path)
-	if cfg == nil {
-		return nil
-	}
-	if _, err := os.Stat(cfg.DataDir); err != nil {
-		return nil
-	}
-	db, err := state.Open(ctx, cfg.DataDir)
-	if err != nil {
-		return nil
-	}
-	defer db.Close()
-	pins, _ := db.Pins(ctx, server)
 	var out []string
-	for _, p := range pins {
-		out = append(out, p.Tool)
-	}
+	withState(ctx, path, func(db *state.DB) {
+		pins, _ := db.Pins(ctx, server)
+		for _, p := range pins {
+			out = append(out, p.Tool)
+		}
+	})
 	return out
 }
 
 // pendingIDs are the approvals waiting in state.db.
 func pendingIDs(ctx context.Context, path string) []string {
+	var out []string
+	withState(ctx, path, func(db *state.DB) {
+		list, _ := db.PendingApprovals(ctx)
+		for _, a := range list {
+			out = append(out, a.ID)
+		}
+	})
+	return out
+}
+
+// withState runs fn with the state.db of the config at path, when there is
+// one already: completing never creates files.
+func withState(ctx context.Context, path string, fn func(*state.DB)) {
 	cfg, _ := config.Load(path)
 	if cfg == nil {
-		return nil
+		return
 	}
-	if _, err := os.Stat(cfg.DataDir); err != nil {
-		return nil
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "state.db")); err != nil {
+		return
 	}
 	db, err := state.Open(ctx, cfg.DataDir)
 	if err != nil {
-		return nil
+		return
 	}
 	defer db.Close()
-	list, _ := db.PendingApprovals(ctx)
-	var out []string
-	for _, a := range list {
-		out = append(out, a.ID)
-	}
-	return out
+	fn(db)
 }
 
 // runComplete is the hidden `__complete` the scripts call.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
-	"github.com/drawbridge-mcp/drawbridge/state"
 )
 
 // runToken manages client tokens in state.db. "create" prints the token
@@ -24,11 +23,7 @@ func runToken(ctx context.Context, e env, args []string) error {
 	if len(pos) == 0 {
 		return fmt.Errorf("%w: token create NAME [--servers a,b] [--expires 30d] | token list | token revoke NAME", errUsage)
 	}
-	cfg, err := f.load()
-	if err != nil {
-		return err
-	}
-	db, err := state.Open(ctx, cfg.DataDir)
+	cfg, db, err := f.openState(ctx)
 	if err != nil {
 		return err
 	}

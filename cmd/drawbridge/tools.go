@@ -27,11 +27,7 @@ func runTools(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := f.load()
-	if err != nil {
-		return err
-	}
-	db, err := state.Open(ctx, cfg.DataDir)
+	cfg, db, err := f.openState(ctx)
 	if err != nil {
 		return err
 	}
