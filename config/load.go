@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/drawbridge-mcp/drawbridge/internal/editdist"
 )
 
 // Load reads, checks and completes the config at path. The error, when not
@@ -268,7 +270,7 @@ func (c *Config) SetDataDir(dir string) {
 func suggest(key string, fields map[string]reflect.Type) string {
 	best, bestD := "", 3
 	for f := range fields {
-		if d := distance(key, f); d < bestD || (d == bestD && f < best) {
+		if d := editdist.Distance(key, f); d < bestD || (d == bestD && f < best) {
 			best, bestD = f, d
 		}
 	}
@@ -276,30 +278,4 @@ func suggest(key string, fields map[string]reflect.Type) string {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %s?", best)
-}
-
-// distance is the edit distance between a and b, with a swap of two
-// neighbours counting once.
-func distance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }

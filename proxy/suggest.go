@@ -1,6 +1,10 @@
 package proxy
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/drawbridge-mcp/drawbridge/internal/editdist"
+)
 
 // Suggestions for a model that misspelled a tool: close names by edit
 // distance, bounded so a stranger's long name costs little.
@@ -20,7 +24,7 @@ func closeNames(want string, names []string) []string {
 		if abs(len(n)-len(want)) > limit {
 			continue
 		}
-		if d := editDistance(want, n); d <= limit {
+		if d := editdist.Distance(want, n); d <= limit {
 			cs = append(cs, cand{n, d})
 		}
 	}
@@ -30,27 +34,6 @@ func closeNames(want string, names []string) []string {
 		out = append(out, cs[i].name)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b, by bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func abs(n int) int {

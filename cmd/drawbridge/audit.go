@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -293,14 +292,8 @@ func auditPrune(ctx context.Context, e env, cfg *config.Config, before string, d
 		return nil
 	}
 	if !yes {
-		if !isTerminal(e.stdin) {
-			return fmt.Errorf("%w: audit prune deletes %s; pass --yes to confirm (or --dry-run to look first)", errUsage, what)
-		}
-		fmt.Fprintf(e.stderr, "delete %s? [y/N] ", what)
-		answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-			fmt.Fprintln(e.stderr, "nothing deleted")
-			return exitError{1}
+		if err := confirm(e, "delete "+what, "audit prune deletes "+what+"; pass --yes to confirm (or --dry-run to look first)", "nothing deleted"); err != nil {
+			return err
 		}
 	}
 	key, closeVault, err := ledgerKeyOf(ctx, cfg)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/drawbridge-mcp/drawbridge/internal/editdist"
 )
 
 // helps are each command's usage lines and examples, printed by
@@ -88,7 +90,7 @@ func commandHelp(w io.Writer, name string, fs *flag.FlagSet) {
 func closest(name string) string {
 	best, bestD := "", 3
 	for n := range helps {
-		if d := editDistance(name, n); d < bestD || (d == bestD && n < best) {
+		if d := editdist.Distance(name, n); d < bestD || (d == bestD && n < best) {
 			best, bestD = n, d
 		}
 		if strings.HasPrefix(n, name) && len(name) >= 3 {
@@ -96,24 +98,4 @@ func closest(name string) string {
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

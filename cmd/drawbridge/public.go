@@ -33,6 +33,10 @@ func openExposure(ctx context.Context, cfg *config.Config, local net.Listener, v
 	checks map[string]func() (bool, string)) (*exposure, error) {
 	p := &cfg.Public
 	x := &exposure{}
+	// apiKey reads the tunnel's key from the vault, for each use.
+	apiKey := func() (string, error) {
+		return p.APIKeyT.Expand(func(name string) (secrets.Secret, bool) { return vault.Resolve(name, "") })
+	}
 	switch {
 	case p.HTTPS():
 		h, err := expose.ListenHTTPS(ctx, cfg, log)
@@ -47,12 +51,9 @@ func openExposure(ctx context.Context, cfg *config.Config, local net.Listener, v
 		if err != nil {
 			return nil, err
 		}
-		x.url = c.URL
-		x.closers = append(x.closers, c.Close)
-		u, _ := url.Parse(c.URL)
-		cfg.AllowedHosts = append(cfg.AllowedHosts, u.Hostname())
+		x.reachedAt(cfg, c.URL, c.Close)
 	case p.Tunnel == config.TunnelNgrok:
-		token, err := p.APIKeyT.Expand(func(name string) (secrets.Secret, bool) { return vault.Resolve(name, "") })
+		token, err := apiKey()
 		if err != nil {
 			return nil, fmt.Errorf("public.api_key: %w", err)
 		}
@@ -60,23 +61,16 @@ func openExposure(ctx context.Context, cfg *config.Config, local net.Listener, v
 		if err != nil {
 			return nil, err
 		}
-		x.url, x.listener = n.URL, n
-		u, _ := url.Parse(n.URL)
-		cfg.AllowedHosts = append(cfg.AllowedHosts, u.Hostname())
+		x.listener = n
+		x.reachedAt(cfg, n.URL, nil) // the server's Shutdown closes the listener
 	case p.Tunnel == config.TunnelLocaltunnel:
 		lt, err := expose.StartLocaltunnel(ctx, p.LocaltunnelHost, local.Addr().String(), log)
 		if err != nil {
 			return nil, err
 		}
-		x.url = lt.URL
-		x.closers = append(x.closers, lt.Close)
-		u, _ := url.Parse(lt.URL)
-		cfg.AllowedHosts = append(cfg.AllowedHosts, u.Hostname())
+		x.reachedAt(cfg, lt.URL, lt.Close)
 	case p.Tunnel == config.TunnelOpenAI:
-		x.tunnel = &expose.OpenAITunnel{Base: p.ControlPlane, TunnelID: p.TunnelID, Label: p.Server, Log: log,
-			Key: func() (string, error) {
-				return p.APIKeyT.Expand(func(name string) (secrets.Secret, bool) { return vault.Resolve(name, "") })
-			}}
+		x.tunnel = &expose.OpenAITunnel{Base: p.ControlPlane, TunnelID: p.TunnelID, Label: p.Server, Log: log, Key: apiKey}
 		checks["tunnel"] = x.tunnel.Check
 	}
 	return x, nil
@@ -123,6 +117,18 @@ func responsesTools(cfg *config.Config, base, token string) []mcpTool {
 		out = append(out, t)
 	}
 	return out
+}
+
+// reachedAt records a tunnel's public URL, allows its host, and keeps what
+// stops the tunnel.
+func (x *exposure) reachedAt(cfg *config.Config, publicURL string, stop func() error) {
+	x.url = publicURL
+	if stop != nil {
+		x.closers = append(x.closers, stop)
+	}
+	if u, err := url.Parse(publicURL); err == nil {
+		cfg.AllowedHosts = append(cfg.AllowedHosts, u.Hostname())
+	}
 }
 
 func (x *exposure) close() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -127,4 +128,20 @@ func unsafeRune(r rune) bool {
 func isTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// confirm asks a person at a terminal to confirm what a command is about
+// to do; elsewhere it refuses with how to say yes (--yes). no is what it
+// says when the answer is no (the command then exits 1).
+func confirm(e env, question, refusal, no string) error {
+	if !isTerminal(e.stdin) {
+		return fmt.Errorf("%w: %s", errUsage, refusal)
+	}
+	fmt.Fprintf(e.stderr, "%s? [y/N] ", question)
+	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		fmt.Fprintln(e.stderr, no)
+		return exitError{1}
+	}
+	return nil
 }

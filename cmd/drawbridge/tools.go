@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -171,16 +170,7 @@ func confirmAcceptAll(ctx context.Context, e env, db *state.DB, server string) e
 		return nil
 	}
 	what := fmt.Sprintf("%d tool definition(s) on %s: %s", len(pending), server, esc(strings.Join(pending, ", ")))
-	if !isTerminal(e.stdin) {
-		return fmt.Errorf("%w: this would accept %s; name them, or pass --yes", errUsage, what)
-	}
-	fmt.Fprintf(e.stderr, "accept %s? [y/N] ", what)
-	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
-	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-		fmt.Fprintln(e.stderr, "nothing accepted")
-		return exitError{1}
-	}
-	return nil
+	return confirm(e, "accept "+what, "this would accept "+what+"; name them, or pass --yes", "nothing accepted")
 }
 
 func short(h string) string {
