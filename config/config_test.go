@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
-	"github.com/drawbridge-mcp/drawbridge/secrets"
+	"github.com/drawbridge-mcp/drawbridge/secrets/secret"
 )
 
 func load(t *testing.T, yaml string) (*config.Config, error) {
@@ -139,7 +139,7 @@ func FuzzTemplate(f *testing.F) {
 		if !ok {
 			return
 		}
-		got, err := tpl.Expand(func(name string) (secrets.Secret, bool) { return secrets.New("v-" + name), true })
+		got, err := tpl.Expand(func(name string) (secret.Secret, bool) { return secret.New("v-" + name), true })
 		if err != nil {
 			return
 		}

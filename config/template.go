@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/drawbridge-mcp/drawbridge/secrets"
+	"github.com/drawbridge-mcp/drawbridge/secrets/secret"
 )
 
 // refRE matches a ${kind:name} reference.
@@ -14,7 +14,7 @@ var refRE = regexp.MustCompile(`\$\{([a-z]+):([^}]*)\}`)
 
 // Template is a header or env value with ${env:NAME}, ${file:PATH} and
 // ${secret:NAME} references. Env and file references are read once, at
-// load, and held as secrets.Secret so they never print; secret references
+// load, and held as secret.Secret so they never print; secret references
 // are resolved each time the value is used, for the calling client, from
 // the vault.
 type Template struct {
@@ -23,12 +23,12 @@ type Template struct {
 
 type part struct {
 	literal string
-	value   secrets.Secret // a resolved env or file reference
+	value   secret.Secret // a resolved env or file reference
 	secret  string         // a ${secret:NAME} reference, resolved on use
 }
 
 // Lookup resolves ${secret:NAME} for one use.
-type Lookup func(name string) (secrets.Secret, bool)
+type Lookup func(name string) (secret.Secret, bool)
 
 // parseTemplate resolves the env and file references in v and records the
 // secret ones. The error names what is missing, never a value.
@@ -50,7 +50,7 @@ func (c *Config) parseTemplate(v string) (Template, error) {
 			if err != nil {
 				return Template{}, err
 			}
-			t.parts = append(t.parts, part{value: secrets.New(val)})
+			t.parts = append(t.parts, part{value: secret.New(val)})
 		}
 		last = m[1]
 	}
@@ -96,7 +96,7 @@ func unwrapPathError(err error) error {
 
 // static is the value with secret references left empty.
 func (t Template) static() string {
-	v, _ := t.Expand(func(string) (secrets.Secret, bool) { return secrets.Secret{}, true })
+	v, _ := t.Expand(func(string) (secret.Secret, bool) { return secret.Secret{}, true })
 	return v
 }
 
@@ -134,8 +134,8 @@ func (t Template) SecretNames() []string {
 }
 
 // Resolved returns the env and file values read at load, for the guard.
-func (t Template) Resolved() []secrets.Secret {
-	var out []secrets.Secret
+func (t Template) Resolved() []secret.Secret {
+	var out []secret.Secret
 	for _, p := range t.parts {
 		if !p.value.Empty() {
 			out = append(out, p.value)
