@@ -24,7 +24,7 @@ type Template struct {
 type part struct {
 	literal string
 	value   secret.Secret // a resolved env or file reference
-	secret  string         // a ${secret:NAME} reference, resolved on use
+	secret  string        // a ${secret:NAME} reference, resolved on use
 }
 
 // Lookup resolves ${secret:NAME} for one use.
