@@ -17,28 +17,32 @@ import (
 // approver all get of a call's arguments: one reading, re-encoded so that
 // no reader can take it another way. It refuses what readers could
 // disagree on: keys repeated or differing only in case (refused already
-// with the message, by ijson), numbers a double does not hold as written,
-// and keys that differ only in case from a parameter of the tool's input
-// schema ({"Path": …} where the schema says "path": a case-insensitive
-// upstream binds it to path, while a policy reading input.arguments.path
-// sees nothing).
-func canonicalArgs(raw json.RawMessage, schema json.RawMessage) (json.RawMessage, error) {
+// with the message, by ijson) and numbers a double does not hold as
+// written. The parsed value is returned too, for checkArgs.
+func canonicalArgs(raw json.RawMessage) (json.RawMessage, *ijson.Value, error) {
 	v, err := ijson.Parse(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if v.Kind != ijson.Object {
-		return nil, fmt.Errorf(`"arguments" must be an object`)
+		return nil, nil, fmt.Errorf(`"arguments" must be an object`)
 	}
 	if err := v.Exact(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if s, err := ijson.Parse(schema); err == nil {
-		if err := schemaCollision(v, s, "$"); err != nil {
-			return nil, err
-		}
+	return v.AppendCompact(make([]byte, 0, len(raw))), v, nil
+}
+
+// checkArgs refuses arguments with a key that differs only in case from a
+// parameter of the tool's input schema ({"Path": …} where the schema says
+// "path": a case-insensitive upstream binds it to path, while a policy
+// reading input.arguments.path sees nothing).
+func checkArgs(v *ijson.Value, schema json.RawMessage) error {
+	s, err := ijson.Parse(schema)
+	if err != nil {
+		return nil // no schema to collide with
 	}
-	return v.AppendCompact(make([]byte, 0, len(raw))), nil
+	return schemaCollision(v, s, "$")
 }
 
 // schemaCollision finds an argument key that is not a property of the

@@ -140,15 +140,14 @@ func writeResponses(w http.ResponseWriter, req *Request, out []*response, batch,
 // notifications and client responses, which are accepted and dropped.
 func (s *Server) handleMessage(r *http.Request, u *Upstream, raw json.RawMessage) *response {
 	var m message
-	if json.Valid(raw) {
-		// One reading for every stage: a message with repeated keys, keys
-		// differing only in case, or strings no UTF-16 reader agrees on is
-		// refused whole, before any field is taken from it.
-		if _, err := ijson.Parse(raw); err != nil {
-			e := errorf(codeInvalidRequest, "message refused: %v", err)
-			s.recordRejection(r, audit.StatusBadRequest, e.Message)
-			return failure(nil, e)
-		}
+	// One reading for every stage: a message with repeated keys, keys
+	// differing only in case, or strings no UTF-16 reader agrees on is
+	// refused whole, before any field is taken from it. (What is not JSON
+	// at all is reported as such below.)
+	if _, err := ijson.Parse(raw); err != nil && json.Valid(raw) {
+		e := errorf(codeInvalidRequest, "message refused: %v", err)
+		s.recordRejection(r, audit.StatusBadRequest, e.Message)
+		return failure(nil, e)
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
 		e := errorf(codeInvalidRequest, "message is not a JSON-RPC object")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
+	"github.com/drawbridge-mcp/drawbridge/internal/ijson"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 )
 
@@ -120,6 +121,7 @@ type call struct {
 	name  string // as asked for
 	tool  *Tool
 	args  json.RawMessage
+	argv  *ijson.Value // args, parsed
 	meta  *struct{ ProgressToken json.RawMessage }
 	input *policy.Input // what the policy saw, reused by the output rule
 	// redact prepares this call's record: the server's Redactor, and the
@@ -178,11 +180,11 @@ func (s *Server) parse(ctx context.Context, u *Upstream, params json.RawMessage)
 	if len(p.Arguments) == 0 || string(p.Arguments) == "null" {
 		p.Arguments = json.RawMessage(`{}`)
 	}
-	args, err := canonicalArgs(p.Arguments, nil)
+	args, argv, err := canonicalArgs(p.Arguments)
 	if err != nil {
 		return c, answered(nil, s.badRequest(c, p.Arguments, errorf(codeInvalidParams, "tools/call arguments refused: %v", err)))
 	}
-	c.args = args
+	c.args, c.argv = args, argv
 	c.redact = s.redact.ForCall(c.args)
 	c.ev.Arguments = c.redact.Arguments(c.args)
 	if p.Meta != nil && p.Meta.ProgressToken != nil {
@@ -202,7 +204,7 @@ func (s *Server) resolve(ctx context.Context, c *call) *answer {
 		return answered(s.refuse(ctx, c, audit.StatusBadRequest, "", "", s.unknownTool(ctx, c.u, c.name)))
 	}
 	c.tool = tool
-	if _, err := canonicalArgs(c.args, tool.InputSchema); err != nil {
+	if err := checkArgs(c.argv, tool.InputSchema); err != nil {
 		return answered(nil, s.badRequest(c, c.args, errorf(codeInvalidParams, "tools/call arguments refused: %v", err)))
 	}
 	if c.u.cfg.ValidateArguments {
