@@ -37,12 +37,11 @@ func canonicalArgs(raw json.RawMessage) (json.RawMessage, *ijson.Value, error) {
 // parameter of the tool's input schema ({"Path": …} where the schema says
 // "path": a case-insensitive upstream binds it to path, while a policy
 // reading input.arguments.path sees nothing).
-func checkArgs(v *ijson.Value, schema json.RawMessage) error {
-	s, err := ijson.Parse(schema)
-	if err != nil {
+func checkArgs(v *ijson.Value, schema *ijson.Value) error {
+	if schema == nil {
 		return nil // no schema to collide with
 	}
-	return schemaCollision(v, s, "$")
+	return schemaCollision(v, schema, "$")
 }
 
 // schemaCollision finds an argument key that is not a property of the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/internal/ijson"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 )
 
@@ -33,6 +34,9 @@ type Tool struct {
 	Hash   string          `json:"-"`
 	Def    string          `json:"-"`
 	Legacy string          `json:"-"`
+	// schema is InputSchema read strictly, once, for the arguments check
+	// (nil when it does not read strictly).
+	schema *ijson.Value
 }
 
 // catalog is an upstream's tool list at one moment.
@@ -160,6 +164,7 @@ func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 			t.Served = served(r, t.Name, u.cfg)
 			t.Hash, t.Def = definition(r)
 			t.Legacy = legacyHash(r)
+			t.schema, _ = ijson.Parse(t.InputSchema)
 			c.byName[t.Name] = len(c.tools)
 			c.tools = append(c.tools, t)
 		}

@@ -204,7 +204,7 @@ func (s *Server) resolve(ctx context.Context, c *call) *answer {
 		return answered(s.refuse(ctx, c, audit.StatusBadRequest, "", "", s.unknownTool(ctx, c.u, c.name)))
 	}
 	c.tool = tool
-	if err := checkArgs(c.argv, tool.InputSchema); err != nil {
+	if err := checkArgs(c.argv, tool.schema); err != nil {
 		return answered(nil, s.badRequest(c, c.args, errorf(codeInvalidParams, "tools/call arguments refused: %v", err)))
 	}
 	if c.u.cfg.ValidateArguments {

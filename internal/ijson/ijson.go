@@ -135,7 +135,7 @@ func (p *parser) value(path string, depth int) (*Value, error) {
 func (p *parser) object(path string, depth int) (*Value, error) {
 	p.i++ // {
 	v := &Value{Kind: Object}
-	folded := map[string]string{}
+	var folded keys
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
@@ -151,13 +151,14 @@ func (p *parser) object(path string, depth int) (*Value, error) {
 			return nil, err
 		}
 		at := memberPath(path, k)
-		if prev, ok := folded[Fold(k)]; ok {
+		fk := Fold(k)
+		if prev, ok := folded.find(fk); ok {
 			if prev == k {
 				return nil, p.fail(at, "duplicate key %q", k)
 			}
 			return nil, p.fail(at, "keys %q and %q differ only in case", prev, k)
 		}
-		folded[Fold(k)] = k
+		folded.add(fk, k)
 		p.space()
 		if p.i >= len(p.b) || p.b[p.i] != ':' {
 			return nil, p.fail(at, "missing ':' after object key")
@@ -353,7 +354,12 @@ func memberPath(path, k string) string {
 // match it: each rune lowered then raised, as Go's encoding/json does
 // (so the Kelvin sign folds to K, and the long s to S).
 func Fold(s string) string {
-	return strings.Map(func(r rune) rune { return unicode.ToUpper(unicode.ToLower(r)) }, s)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.Map(func(r rune) rune { return unicode.ToUpper(unicode.ToLower(r)) }, s)
+		}
+	}
+	return strings.ToUpper(s) // ASCII: the same, without a rune at a time
 }
 
 // Exact reports the first number in v that a double does not hold as
@@ -396,4 +402,38 @@ func (v *Value) Get(key string) *Value {
 		}
 	}
 	return nil
+}
+
+// keys are an object's keys seen so far, by folded form: a short list
+// scanned while objects are small (most are), a map beyond.
+type keys struct {
+	list []string // folded, key, folded, key, …
+	m    map[string]string
+}
+
+func (k *keys) find(folded string) (string, bool) {
+	if k.m != nil {
+		v, ok := k.m[folded]
+		return v, ok
+	}
+	for i := 0; i < len(k.list); i += 2 {
+		if k.list[i] == folded {
+			return k.list[i+1], true
+		}
+	}
+	return "", false
+}
+
+func (k *keys) add(folded, key string) {
+	if k.m == nil && len(k.list) < 32 {
+		k.list = append(k.list, folded, key)
+		return
+	}
+	if k.m == nil {
+		k.m = make(map[string]string, len(k.list))
+		for i := 0; i < len(k.list); i += 2 {
+			k.m[k.list[i]] = k.list[i+1]
+		}
+	}
+	k.m[folded] = key
 }
