@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
@@ -158,6 +159,15 @@ func (f flags) openState(ctx context.Context) (*config.Config, *state.DB, error)
 		return nil, nil, err
 	}
 	return cfg, db, nil
+}
+
+// configFlag is " -c FILE" for hints that print commands, so they work as
+// printed; "" for ./drawbridge.yaml, the default.
+func configFlag(cfg *config.Config) string {
+	if wd, err := os.Getwd(); err == nil && cfg.Path == filepath.Join(wd, "drawbridge.yaml") {
+		return ""
+	}
+	return " -c " + cfg.Path
 }
 
 func splitList(s string) []string {

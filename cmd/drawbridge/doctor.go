@@ -136,7 +136,7 @@ func doctorSecrets(ctx context.Context, cfg *config.Config, add func(finding)) {
 	}
 	if err != nil {
 		add(finding{Check: "secrets", Status: "fail", Detail: oneLine(err.Error()), OpenAI: "serve refuses to start",
-			Fix: "drawbridge secret set NAME -c " + cfg.Path})
+			Fix: "drawbridge secret set NAME" + configFlag(cfg)})
 		return
 	}
 	add(finding{Check: "secrets", Status: "ok", Detail: fmt.Sprintf("%d references, all stored", len(cfg.SecretRefs()))})

@@ -209,7 +209,7 @@ servers:
 	os.WriteFile(filepath.Join(dir, "p.rego"), []byte("package drawbridge\nimport rego.v1\ndecision := {\"action\": \"allow\", \"reason\": r} if { r := http.send({\"method\": \"get\", \"url\": \"http://x\"}).body }\n"), 0o644)
 	ok := writeConfig(t, fmt.Sprintf("policy: {dir: %s}\nservers:\n  s:\n    url: https://x.example\n    headers: {Authorization: \"Bearer ${secret:MISSING}\"}\n", dir))
 	code, _, errOut = cli(t, "", "check", "-c", ok)
-	if code != 1 || !strings.Contains(errOut, "http.send") || !strings.Contains(errOut, "MISSING") {
+	if code != 1 || !strings.Contains(errOut, "http.send") || !strings.Contains(errOut, "drawbridge secret set MISSING -c "+ok) {
 		t.Errorf("check of a network policy and a missing secret = %d:\n%s", code, errOut)
 	}
 }

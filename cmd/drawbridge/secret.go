@@ -190,7 +190,7 @@ func missingSecrets(cfg *config.Config, vault *secrets.Vault) error {
 	var errs []error
 	for _, r := range cfg.SecretRefs() {
 		if vault == nil || !vault.Has(r.Name) {
-			errs = append(errs, fmt.Errorf("%s: ${secret:%s}: no such secret (drawbridge secret set %s)", r.Path, r.Name, r.Name))
+			errs = append(errs, fmt.Errorf("%s: ${secret:%s}: no such secret (drawbridge secret set %s%s)", r.Path, r.Name, r.Name, configFlag(cfg)))
 		}
 	}
 	return errors.Join(errs...)
