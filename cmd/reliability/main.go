@@ -45,8 +45,8 @@ var suites = []struct {
 	{"Faults survived", []string{
 		"proxy/TestUpstreamFaults", "proxy/TestHTTPUpstreamFaults", "proxy/TestStdioChildRestarted",
 		"proxy/TestAuditFailureRefusesCalls", "proxy/TestPolicyHotReloadThroughProxy", "proxy/TestApprovalOutlivesWriteTimeout",
-		"proxy/TestEveryStatusInCallsView", "proxy/TestClientGoneWhileHeld", "cmd/drawbridge/TestKilledProxyLosesNothing", "cmd/drawbridge/TestGracefulShutdown",
-		"audit/TestWALStartsOverUnderLoad",
+		"proxy/TestEveryStatusInCallsView", "proxy/TestClientGoneWhileHeld", "proxy/TestUpstreamErrorSaidOnce", "cmd/drawbridge/TestKilledProxyLosesNothing", "cmd/drawbridge/TestGracefulShutdown",
+		"audit/TestWALStartsOverUnderLoad", "proxy/TestRotateKeyWhileServing",
 	}},
 	{"Load held", []string{"proxy/TestSoakSessions", "proxy/TestManyHeldApprovals"}},
 }
