@@ -21,7 +21,7 @@ type Config struct {
 	// Auth is "token" (default: every MCP request carries
 	// Authorization: Bearer <client token>) or "none", which serve accepts
 	// only while every listener is on loopback.
-	Auth string `yaml:"auth"`
+	Auth AuthMode `yaml:"auth"`
 	// AllowedHosts lists the Host header values the MCP listener answers
 	// (DNS-rebinding defence). Default: localhost, 127.0.0.1, [::1] and the
 	// listen address. Add a tunnel's public hostname here. Entries may carry
@@ -76,7 +76,7 @@ type Server struct {
 	// Transport for URL: "auto" (default: Streamable HTTP, falling back to
 	// the legacy HTTP+SSE transport as the MCP spec describes),
 	// "streamable-http" or "sse".
-	Transport string `yaml:"transport"`
+	Transport Transport `yaml:"transport"`
 	// Command starts a local stdio server. Relative to the config file when
 	// it contains a slash; otherwise looked up in PATH.
 	Command string `yaml:"command"`
@@ -220,7 +220,7 @@ type ToolFilter struct {
 	// Pin is how tool definitions are trusted: tofu (default: a tool is
 	// pinned when first seen, and quarantined if its definition changes),
 	// strict (new tools are quarantined too, until accepted) or off.
-	Pin string `yaml:"pin"`
+	Pin PinMode `yaml:"pin"`
 }
 
 // Admin configures the admin listener.
@@ -251,10 +251,10 @@ type Audit struct {
 	Path string `yaml:"path"`
 	// Sync is normal (default: a committed event survives a killed process)
 	// or full (it survives power loss; fsync per batch).
-	Sync string `yaml:"sync"`
+	Sync SyncMode `yaml:"sync"`
 	// OnError is deny (default: when the ledger cannot be written, calls are
 	// refused) or allow (calls go on unrecorded; said loudly at start).
-	OnError string `yaml:"on_error"`
+	OnError OnError `yaml:"on_error"`
 	// MaxResultBytes cuts a recorded result, with a marker. Default 65536.
 	MaxResultBytes int `yaml:"max_result_bytes"`
 	// RedactKeys are argument keys whose values are recorded as
@@ -297,7 +297,7 @@ type Policy struct {
 	Data map[string]any `yaml:"data"`
 	// Mode is enforce (default) or shadow: in shadow the decision is
 	// computed and recorded, and the call proceeds whatever it says.
-	Mode string `yaml:"mode"`
+	Mode PolicyMode `yaml:"mode"`
 	// Timeout bounds one evaluation; past it the call is denied. Default
 	// 100ms.
 	Timeout Duration `yaml:"timeout"`

@@ -49,11 +49,11 @@ func TestDefaultsAndPaths(t *testing.T) {
 		{"audit.path", cfg.Audit.Path, filepath.Join(dir, "state", "audit.db")},
 		{"command", cfg.Servers["kid"].Command, filepath.Join(dir, "bin", "server")},
 		{"cwd", cfg.Servers["kid"].Cwd, dir},
-		{"transport", cfg.Servers["up"].Transport, "auto"},
-		{"pin", cfg.Servers["up"].Tools.Pin, "tofu"},
-		{"auth", cfg.Auth, "token"},
-		{"policy.mode", cfg.Policy.Mode, "enforce"},
-		{"audit.on_error", cfg.Audit.OnError, "deny"},
+		{"transport", string(cfg.Servers["up"].Transport), "auto"},
+		{"pin", string(cfg.Servers["up"].Tools.Pin), "tofu"},
+		{"auth", string(cfg.Auth), "token"},
+		{"policy.mode", string(cfg.Policy.Mode), "enforce"},
+		{"audit.on_error", string(cfg.Audit.OnError), "deny"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

@@ -160,7 +160,7 @@ func (c *Config) setDefaults() {
 	}
 	c.DataDir = c.Resolve(c.DataDir)
 	if c.Auth == "" {
-		c.Auth = "token"
+		c.Auth = AuthToken
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
@@ -178,7 +178,7 @@ func (c *Config) setDefaults() {
 		c.MaxConnsPerAddress = DefaultConnsPerAddr
 	}
 	if c.Policy.Mode == "" {
-		c.Policy.Mode = "enforce"
+		c.Policy.Mode = ModeEnforce
 	}
 	if c.Policy.Timeout == 0 {
 		c.Policy.Timeout = Duration(DefaultPolicyTime)
@@ -205,10 +205,10 @@ func (c *Config) setDefaults() {
 	}
 	c.Audit.Path = c.Resolve(c.Audit.Path)
 	if c.Audit.Sync == "" {
-		c.Audit.Sync = "normal"
+		c.Audit.Sync = SyncNormal
 	}
 	if c.Audit.OnError == "" {
-		c.Audit.OnError = "deny"
+		c.Audit.OnError = OnErrorDeny
 	}
 	if c.Audit.MaxResultBytes == 0 {
 		c.Audit.MaxResultBytes = DefaultMaxResult
@@ -228,10 +228,10 @@ func (c *Config) setDefaults() {
 			s.MaxOutputBytes = DefaultMaxOutput
 		}
 		if s.Tools.Pin == "" {
-			s.Tools.Pin = "tofu"
+			s.Tools.Pin = PinTOFU
 		}
 		if s.URL != "" && s.Transport == "" {
-			s.Transport = "auto"
+			s.Transport = TransportAuto
 		}
 		if s.Command != "" && strings.Contains(s.Command, "/") {
 			s.Command = c.Resolve(s.Command)

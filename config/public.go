@@ -116,7 +116,7 @@ func (c *Config) validatePublic(bad func(path, format string, args ...any)) {
 	if !p.Enabled() {
 		return
 	}
-	if c.Auth == "none" {
+	if c.Auth == AuthNone {
 		bad("auth", "none cannot be used with public: anyone who reaches %s could use your upstream credentials; "+
 			"use auth: token and drawbridge token create NAME", c.Public.where())
 	}

@@ -31,11 +31,11 @@ func (c *Config) Validate() error {
 			bad(a.key, "%q %s", a.addr, why)
 		}
 	}
-	if c.Auth != "token" && c.Auth != "none" {
+	if c.Auth != AuthToken && c.Auth != AuthNone {
 		bad("auth", "must be token or none, not %q", c.Auth)
 	}
 	c.validatePublic(bad)
-	if c.Auth == "none" && !IsLoopback(c.Listen) {
+	if c.Auth == AuthNone && !IsLoopback(c.Listen) {
 		bad("auth", "none is allowed only when listen is on loopback (it is %q): anyone who reaches the "+
 			"listener could use your upstream credentials; use auth: token and drawbridge token create NAME", c.Listen)
 	}
@@ -68,7 +68,7 @@ func (c *Config) Validate() error {
 	if c.Audit.Sync != "normal" && c.Audit.Sync != "full" {
 		bad("audit.sync", "must be normal or full, not %q", c.Audit.Sync)
 	}
-	if c.Audit.OnError != "deny" && c.Audit.OnError != "allow" {
+	if c.Audit.OnError != OnErrorDeny && c.Audit.OnError != OnErrorAllow {
 		bad("audit.on_error", "must be deny or allow, not %q", c.Audit.OnError)
 	}
 	if c.Audit.MaxResultBytes < 0 {
@@ -77,7 +77,7 @@ func (c *Config) Validate() error {
 	if c.Audit.Retention < 0 {
 		bad("audit.retention", "must be positive")
 	}
-	if c.Policy.Mode != "enforce" && c.Policy.Mode != "shadow" {
+	if c.Policy.Mode != ModeEnforce && c.Policy.Mode != ModeShadow {
 		bad("policy.mode", "must be enforce or shadow, not %q", c.Policy.Mode)
 	}
 	if c.Policy.Timeout < 0 {
@@ -131,7 +131,7 @@ func (c *Config) validateServer(label string) []error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("url", "must be an http or https URL")
 		}
-		if s.Transport != "auto" && s.Transport != "streamable-http" && s.Transport != "sse" {
+		if s.Transport != TransportAuto && s.Transport != TransportStreamable && s.Transport != TransportSSE {
 			bad("transport", "must be auto, streamable-http or sse, not %q", s.Transport)
 		}
 		if len(s.Args) > 0 || len(s.Env) > 0 || s.Cwd != "" {
@@ -149,7 +149,7 @@ func (c *Config) validateServer(label string) []error {
 	if s.Timeout < 0 {
 		bad("timeout", "must be positive")
 	}
-	if s.Tools.Pin != "tofu" && s.Tools.Pin != "strict" && s.Tools.Pin != "off" {
+	if s.Tools.Pin != PinTOFU && s.Tools.Pin != PinStrict && s.Tools.Pin != PinOff {
 		bad("tools.pin", "must be tofu, strict or off, not %q", s.Tools.Pin)
 	}
 	if s.MaxOutputBytes < 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 )
 
@@ -66,4 +67,4 @@ func (s *Server) policyInput(ctx context.Context, u *Upstream, t *Tool, args jso
 }
 
 // shadow reports whether decisions are only recorded, not enforced.
-func (s *Server) shadow() bool { return s.cfg.Policy.Mode == "shadow" }
+func (s *Server) shadow() bool { return s.cfg.Policy.Mode == config.ModeShadow }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
+	"github.com/drawbridge-mcp/drawbridge/config"
 )
 
 // Handler returns the MCP listener's handler. The HTTP layer's order, outer
@@ -109,7 +110,7 @@ func (s *Server) mcp(w http.ResponseWriter, r *http.Request) {
 // authenticate checks the client token and fills in the client's identity.
 // It writes the 401 itself and reports whether to go on.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, req *Request) bool {
-	if s.cfg.Auth == "none" {
+	if s.cfg.Auth == config.AuthNone {
 		req.Client.Name = "anonymous"
 		return true
 	}

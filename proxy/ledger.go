@@ -25,7 +25,7 @@ func (s *Server) event(ctx context.Context, kind string, u *Upstream, method str
 	// when it is recorded later (after an approval wait).
 	return &audit.Event{
 		At: time.Now(), Kind: kind, CallID: s.ids.call(), RequestID: req.ID, Client: req.Client.Name, Server: u.cfg.Label,
-		Method: method, PolicyMode: s.cfg.Policy.Mode, ProtocolVersion: req.Protocol, SessionID: req.Session,
+		Method: method, PolicyMode: string(s.cfg.Policy.Mode), ProtocolVersion: req.Protocol, SessionID: req.Session,
 		RemoteAddr: req.Client.Address,
 	}
 }

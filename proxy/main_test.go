@@ -143,7 +143,7 @@ func startWith(t testing.TB, yaml string, opts harnessOpts) *harness {
 	if err != nil {
 		t.Fatalf("policy: %v", err)
 	}
-	h.Audit, err = audit.Open(ctx, audit.Options{Path: cfg.Audit.Path, Sync: cfg.Audit.Sync, Logger: log})
+	h.Audit, err = audit.Open(ctx, audit.Options{Path: cfg.Audit.Path, Sync: string(cfg.Audit.Sync), Logger: log})
 	if err != nil {
 		t.Fatalf("audit: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
+	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/internal/ijson"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 )
@@ -260,7 +261,7 @@ func (s *Server) record(ctx context.Context, c *call) *answer {
 	if err == nil {
 		return nil
 	}
-	if s.cfg.Audit.OnError != "allow" {
+	if s.cfg.Audit.OnError != config.OnErrorAllow {
 		s.log.Error("audit write failed; call refused", "request_id", c.ev.RequestID, "err", err)
 		return answered(toolError(fmt.Sprintf("Refused: the audit log cannot be written, and Drawbridge does not run calls it cannot record (request %s).", c.ev.RequestID)), nil)
 	}
@@ -320,7 +321,7 @@ func (s *Server) complete(c *call) json.RawMessage {
 // shadow mode nothing is refused; the decision is logged and recorded.
 func (s *Server) enforce(ctx context.Context, c *call, d policy.Decision) string {
 	if s.shadow() {
-		c.ev.PolicyMode = "shadow"
+		c.ev.PolicyMode = string(config.ModeShadow)
 		s.log.Info("shadow decision", "request_id", RequestFrom(ctx).ID, "server", c.u.cfg.Label, "tool", c.tool.Name,
 			"action", d.Action, "reason", d.Reason)
 		return ""

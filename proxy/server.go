@@ -86,12 +86,12 @@ type Server struct {
 // that would expose Drawbridge without client authentication.
 func New(opts Options) (*Server, error) {
 	cfg := opts.Config
-	if cfg.Auth == "none" && !config.IsLoopback(cfg.Listen) { // fail closed even if Validate was skipped
+	if cfg.Auth == config.AuthNone && !config.IsLoopback(cfg.Listen) { // fail closed even if Validate was skipped
 		return nil, fmt.Errorf("auth: none is allowed only when the listener is on loopback, and listen is %q: "+
 			"anyone who can reach it could use your upstream credentials; create a client token instead "+
 			"(drawbridge token create NAME)", cfg.Listen)
 	}
-	if cfg.Auth == "token" && opts.Tokens == nil {
+	if cfg.Auth == config.AuthToken && opts.Tokens == nil {
 		return nil, errors.New("auth: token needs a token store")
 	}
 	if opts.Policy == nil {

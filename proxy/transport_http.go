@@ -134,7 +134,7 @@ func (i *injector) explain(err error) error {
 // spec's backwards-compatibility section says.
 func (u *Upstream) dialHTTP(ctx context.Context) (transport.Interface, *initResult, error) {
 	client, inj := newHTTPClient(u.cfg, u.lookup)
-	if u.cfg.Transport != "sse" {
+	if u.cfg.Transport != config.TransportSSE {
 		t, err := transport.NewStreamableHTTP(u.cfg.URL,
 			transport.WithHTTPBasicClient(client), transport.WithContinuousListening(),
 			transport.WithHTTPLogger(u.quiet))
@@ -142,7 +142,7 @@ func (u *Upstream) dialHTTP(ctx context.Context) (transport.Interface, *initResu
 			return nil, nil, fmt.Errorf("streamable http: %w", err)
 		}
 		init, err := u.handshake(ctx, t)
-		if err == nil || u.cfg.Transport == "streamable-http" || !errors.Is(err, transport.ErrLegacySSEServer) {
+		if err == nil || u.cfg.Transport == config.TransportStreamable || !errors.Is(err, transport.ErrLegacySSEServer) {
 			return t, init, inj.explain(err)
 		}
 		u.log.Info("upstream does not speak Streamable HTTP; trying the legacy HTTP+SSE transport", "refused", inj.explain(err))

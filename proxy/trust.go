@@ -118,12 +118,12 @@ func matchAny(patterns []string, name string) bool {
 // the ones that changed under their pins: logged, and recorded in the
 // ledger.
 func (s *Server) observe(ctx context.Context, u *Upstream, cat *catalog) {
-	if u.cfg.Tools.Pin == "off" || s.pins == nil {
+	if u.cfg.Tools.Pin == config.PinOff || s.pins == nil {
 		return
 	}
 	for i := range cat.tools {
 		t := &cat.tools[i]
-		_, changed, err := s.pins.Observe(ctx, u.cfg.Label, t.Name, t.Hash, t.Legacy, t.Def, u.cfg.Tools.Pin == "tofu")
+		_, changed, err := s.pins.Observe(ctx, u.cfg.Label, t.Name, t.Hash, t.Legacy, t.Def, u.cfg.Tools.Pin == config.PinTOFU)
 		if err != nil {
 			s.log.Error("tool pin", "server", u.cfg.Label, "tool", t.Name, "err", err)
 			continue
@@ -139,7 +139,7 @@ func (s *Server) observe(ctx context.Context, u *Upstream, cat *catalog) {
 
 // quarantined says why a tool may not be served ("" when it may).
 func (s *Server) quarantined(ctx context.Context, u *Upstream, t *Tool) string {
-	if u.cfg.Tools.Pin == "off" || s.pins == nil {
+	if u.cfg.Tools.Pin == config.PinOff || s.pins == nil {
 		return ""
 	}
 	v, err := s.pins.Verdict(ctx, u.cfg.Label, t.Name, t.Hash, t.Legacy)
@@ -150,7 +150,7 @@ func (s *Server) quarantined(ctx context.Context, u *Upstream, t *Tool) string {
 	switch {
 	case v == state.Changed:
 		return "its definition changed since it was approved"
-	case v == state.New && u.cfg.Tools.Pin == "strict":
+	case v == state.New && u.cfg.Tools.Pin == config.PinStrict:
 		return "it is new and tools.pin is strict"
 	}
 	return ""

@@ -118,10 +118,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *built,
 		return nil, err
 	}
 	b.policy = engine.Source()
-	if cfg.Policy.Mode == "shadow" {
+	if cfg.Policy.Mode == config.ModeShadow {
 		log.Warn("policy.mode is shadow: decisions are recorded, not enforced; every call proceeds")
 	}
-	ledger, err := audit.Open(ctx, audit.Options{Path: cfg.Audit.Path, Sync: cfg.Audit.Sync, Logger: log,
+	ledger, err := audit.Open(ctx, audit.Options{Path: cfg.Audit.Path, Sync: string(cfg.Audit.Sync), Logger: log,
 		Key: ledgerKey(ctx, store, vault)})
 	if err != nil {
 		return nil, err
@@ -130,7 +130,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *built,
 	if w := cfg.Audit.Witness; w.File != "" || w.URL != "" {
 		go ledger.Witness(ctx, audit.Witness{File: w.File, URL: w.URL, Interval: w.Interval.D()})
 	}
-	if cfg.Audit.OnError == "allow" {
+	if cfg.Audit.OnError == config.OnErrorAllow {
 		log.Warn("audit.on_error is allow: if the audit log cannot be written, calls will run UNRECORDED")
 	}
 	if cfg.Audit.Retention > 0 {
@@ -158,7 +158,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *built,
 	b.closers = append(b.closers, b.exposed.close)
 	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger, Secrets: vault, Pins: db, Approvals: broker,
 		Checks: checks}
-	if cfg.Auth == "token" {
+	if cfg.Auth == config.AuthToken {
 		opts.Tokens = tokenVerifier{db}
 	}
 	if b.srv, err = proxy.New(opts); err != nil {

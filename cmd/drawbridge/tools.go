@@ -55,7 +55,7 @@ func runTools(ctx context.Context, e env, args []string) error {
 			switch {
 			case proxy.Filtered(sc, p.Tool) != "":
 				status = "filtered (" + proxy.Filtered(sc, p.Tool) + ")"
-			case sc.Tools.Pin == "off":
+			case sc.Tools.Pin == config.PinOff:
 			case p.PinnedHash == "":
 				status = "quarantined (new; accept to serve)"
 			case p.PinnedHash != p.SeenHash:
