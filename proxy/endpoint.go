@@ -271,7 +271,9 @@ func wantsSSE(accept string) (sse, ok, canStream bool) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // "<token>" reads as written
+	_ = enc.Encode(v)
 }
 
 // sseStream answers one request as an event stream: notifications while it

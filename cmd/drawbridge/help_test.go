@@ -293,3 +293,27 @@ func TestHelpGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestResponsesConfigGolden: the tools array responses-config prints for
+// the test upstream under the shipped policy is what
+// testdata/responses-config.json holds (-update rewrites it).
+func TestResponsesConfigGolden(t *testing.T) {
+	cfg := writeConfig(t, fmt.Sprintf("servers:\n  kid:\n    command: %s\n    tools: {read_only: [echo, add], deny: [env, crash]}\n",
+		filepath.Join(binDir, "testupstream")))
+	code, out, errOut := cli(t, "", "responses-config", "--url", "https://mcp.example.com", "-c", cfg)
+	if code != 0 {
+		t.Fatalf("responses-config = %d %q", code, errOut)
+	}
+	path := filepath.Join("testdata", "responses-config.json")
+	if *update {
+		os.WriteFile(path, []byte(out), 0o644)
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if out != string(want) {
+		t.Errorf("responses-config output changed:\n%s", out)
+	}
+}
