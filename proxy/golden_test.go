@@ -28,7 +28,7 @@ func TestWireGolden(t *testing.T) {
 	call := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}`
 	for _, tt := range []struct {
 		name, label, body string
-		kv               []string
+		kv                []string
 	}{
 		{"tools-list", "up", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, nil},
 		{"no-token", "up", call, []string{"Authorization", ""}},
