@@ -278,19 +278,25 @@ func TestHelpGolden(t *testing.T) {
 			args, file = []string{"--help"}, "drawbridge"
 		}
 		_, out, _ := cli(t, "", args...)
-		path := filepath.Join("testdata", "help", file+".txt")
-		if *update {
-			os.MkdirAll(filepath.Dir(path), 0o755)
-			os.WriteFile(path, []byte(out), 0o644)
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run with -update to create it)", err)
-		}
-		if out != string(want) {
-			t.Errorf("%v differs from %s:\n%s", args, path, out)
-		}
+		golden(t, filepath.Join("testdata", "help", file+".txt"), out)
+	}
+}
+
+// golden compares got with the file at path, or rewrites the file under
+// -update.
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		os.WriteFile(path, []byte(got), 0o644)
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s:\n%s", path, got)
 	}
 }
 
@@ -304,16 +310,5 @@ func TestResponsesConfigGolden(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("responses-config = %d %q", code, errOut)
 	}
-	path := filepath.Join("testdata", "responses-config.json")
-	if *update {
-		os.WriteFile(path, []byte(out), 0o644)
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if out != string(want) {
-		t.Errorf("responses-config output changed:\n%s", out)
-	}
+	golden(t, filepath.Join("testdata", "responses-config.json"), out)
 }
