@@ -18,8 +18,6 @@ type Approvals interface {
 	Hold(ctx context.Context, a state.Approval, tick func(id string, waited, timeout time.Duration)) (approval.Outcome, error)
 }
 
-var _ Approvals = (*approval.Broker)(nil)
-
 // awaitApproval settles a call the policy sent to a person: a grant for
 // exactly this call lets it through; otherwise it waits for an approval.
 // It returns the refusal and its status, or "" to proceed.

@@ -15,8 +15,6 @@ type Decider interface {
 	DecideOutput(ctx context.Context, in *policy.Input, result json.RawMessage) (policy.Decision, error)
 }
 
-var _ Decider = (*policy.Engine)(nil)
-
 // decide asks the policy about one tool: a call when args is not nil, the
 // tool's visibility at list time otherwise. A policy that fails to decide
 // is a deny (the engine makes it one); its detail goes to the log with the

@@ -16,8 +16,6 @@ type Ledger interface {
 	Enqueue(ev *audit.Event)
 }
 
-var _ Ledger = (*audit.Log)(nil)
-
 // event starts a ledger event for this request.
 func (s *Server) event(ctx context.Context, kind string, u *Upstream, method string) *audit.Event {
 	req := RequestFrom(ctx)

@@ -26,8 +26,6 @@ type Vault interface {
 	Err() error
 }
 
-var _ Vault = (*secrets.Vault)(nil)
-
 // noVault is the vault of a Drawbridge without secrets.db: it has nothing.
 type noVault struct{}
 

@@ -24,8 +24,6 @@ type Pins interface {
 	Verdict(ctx context.Context, server, tool, hash, legacy string) (state.Verdict, error)
 }
 
-var _ Pins = (*state.DB)(nil)
-
 // definition returns what a tool's pin covers, and its hash: the whole
 // definition as received, every key (_meta, vendor fields and keys that
 // differ only in case among them: any of it may reach a model or steer a
