@@ -47,10 +47,6 @@ func Load(path string) (*Config, error) {
 func Parse(data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		if d := duplicateKeyError(err); d != "" {
-			// yaml.v3 stops at the first repeated key: find them all.
-			return nil, errors.New(d)
-		}
 		return nil, fmt.Errorf("parse yaml: %w", err)
 	}
 	c := &Config{}
@@ -69,15 +65,6 @@ func Parse(data []byte) (*Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
-}
-
-// duplicateKeyError rewrites yaml.v3's error for a repeated key.
-func duplicateKeyError(err error) string {
-	msg := err.Error()
-	if !strings.Contains(msg, "already defined") {
-		return ""
-	}
-	return strings.TrimPrefix(msg, "yaml: ") + " (a key may appear once in a mapping)"
 }
 
 // unknownKeys walks a YAML node against the Go type it decodes into and

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -78,7 +77,10 @@ func ListenHTTPS(ctx context.Context, cfg *config.Config, log *slog.Logger) (*HT
 	tlsCfg.NextProtos = append([]string{"http/1.1"}, tlsCfg.NextProtos...)
 	h.Listener = tls.NewListener(ln, tlsCfg)
 	if p.TLS != nil {
-		h.URL = "https://" + hostOf(p.Listen)
+		if h.URL, err = HTTPSBase(p); err != nil { // listening on all addresses
+			_, port, _ := net.SplitHostPort(p.Listen)
+			h.URL = "https://" + net.JoinHostPort("localhost", port)
+		}
 	}
 	return h, nil
 }
@@ -263,15 +265,20 @@ func portOf(a net.Addr) int {
 	return 0
 }
 
-func hostOf(listen string) string {
-	host, port, _ := net.SplitHostPort(listen)
-	if host == "" {
-		host = "localhost"
+// HTTPSBase is the public base URL of the HTTPS listener p describes, as
+// far as it is known before serving: https://domain, or with the user's
+// certificate the host and port of public.listen (the port left out when
+// it is 443). An error when the listener takes all addresses.
+func HTTPSBase(p *config.Public) (string, error) {
+	if p.Domain != "" {
+		return "https://" + p.Domain, nil
 	}
-	if port == "443" {
-		return host
+	host, port, _ := net.SplitHostPort(p.Listen)
+	switch {
+	case host == "":
+		return "", errors.New("public.tls listens on all addresses: pass --url https://your-host")
+	case port == "443":
+		return "https://" + host, nil
 	}
-	return net.JoinHostPort(host, strconv.Itoa(atoi(port)))
+	return "https://" + net.JoinHostPort(host, port), nil
 }
-
-func atoi(s string) int { n, _ := strconv.Atoi(s); return n }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -142,17 +141,8 @@ func (x *exposure) close() {
 func publicBase(cfg *config.Config) (string, error) {
 	p := &cfg.Public
 	switch {
-	case p.Domain != "":
-		return "https://" + p.Domain, nil
-	case p.TLS != nil:
-		host, port, _ := net.SplitHostPort(p.Listen)
-		if host == "" {
-			return "", errors.New("public.tls listens on all addresses: pass --url https://your-host")
-		}
-		if port == "443" {
-			return "https://" + host, nil
-		}
-		return "https://" + net.JoinHostPort(host, port), nil
+	case p.HTTPS():
+		return expose.HTTPSBase(p)
 	case p.Tunnel == config.TunnelOpenAI:
 		return "", nil
 	case p.Tunnel != "":
