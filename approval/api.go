@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/internal/duration"
 	"github.com/drawbridge-mcp/drawbridge/state"
 )
 
@@ -52,7 +52,7 @@ func Handler(b *Broker, adminToken string) http.Handler {
 		case "approve":
 			var remember time.Duration
 			if in.Remember != "" {
-				if remember, err = config.ParseDuration(in.Remember); err != nil {
+				if remember, err = duration.Parse(in.Remember); err != nil {
 					reply(w, http.StatusBadRequest, map[string]string{"error": "remember: " + err.Error()})
 					return
 				}

@@ -7,7 +7,10 @@
 package config
 
 import (
-	"sort"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -84,7 +87,7 @@ type Server struct {
 	Args []string `yaml:"args"`
 	// Env is the child's whole environment: Drawbridge's own environment is
 	// never passed on. Values may use ${env:NAME}.
-	Env map[string]string `yaml:"env"`
+	Env map[string]Template `yaml:"env"`
 	// Cwd is the child's working directory, relative to the config file.
 	// Default: the config file's folder.
 	Cwd string `yaml:"cwd"`
@@ -92,7 +95,7 @@ type Server struct {
 	// is allowed. Values may use ${secret:NAME} (resolved per call, for the
 	// calling client: its own scoped secret when there is one), ${env:NAME}
 	// and ${file:PATH}. Never sent anywhere else.
-	Headers map[string]string `yaml:"headers"`
+	Headers map[string]Template `yaml:"headers"`
 	// Auth builds credentials that are more than a header template.
 	Auth Auth `yaml:"auth"`
 	// Timeout bounds one upstream call, connection included. Default 30s.
@@ -121,9 +124,6 @@ type Server struct {
 
 	// Label is the key under servers.
 	Label string `yaml:"-"`
-	// EnvT and HeadersT are the parsed templates of Env and Headers.
-	EnvT     map[string]Template `yaml:"-"`
-	HeadersT map[string]Template `yaml:"-"`
 }
 
 // Auth is a computed credential for a URL server.
@@ -137,24 +137,20 @@ type Auth struct {
 
 // BasicAuth is HTTP Basic authentication from two values.
 type BasicAuth struct {
-	Username string `yaml:"username"` // template, e.g. ${secret:TWILIO_ACCOUNT_SID}
-	Password string `yaml:"password"` // template, e.g. ${secret:TWILIO_AUTH_TOKEN}
-
-	UsernameT, PasswordT Template `yaml:"-"`
+	Username Template `yaml:"username"` // e.g. ${secret:TWILIO_ACCOUNT_SID}
+	Password Template `yaml:"password"` // e.g. ${secret:TWILIO_AUTH_TOKEN}
 }
 
 // HMACAuth is a request signature header.
 type HMACAuth struct {
 	// Header carries the signature, e.g. X-Twilio-Signature.
 	Header string `yaml:"header"`
-	// Key is a template, e.g. ${secret:TWILIO_AUTH_TOKEN}.
-	Key string `yaml:"key"`
+	// Key is e.g. ${secret:TWILIO_AUTH_TOKEN}.
+	Key Template `yaml:"key"`
 	// Algorithm is sha256 (default) or sha1.
 	Algorithm string `yaml:"algorithm"`
 	// Encoding is base64 (default) or hex.
 	Encoding string `yaml:"encoding"`
-
-	KeyT Template `yaml:"-"`
 }
 
 // SecretRef is a ${secret:NAME} reference and where it stands.
@@ -166,9 +162,41 @@ type SecretRef struct {
 // SecretRefs lists every ${secret:NAME} reference, by key path.
 func (c *Config) SecretRefs() []SecretRef {
 	var out []SecretRef
-	add := func(path string, t Template) {
+	c.eachTemplate(func(path string, t *Template) {
 		for _, n := range t.SecretNames() {
 			out = append(out, SecretRef{Path: path, Name: n})
+		}
+	})
+	return out
+}
+
+// ResolveReferences reads every ${env:NAME} and ${file:PATH} reference,
+// once, and reports each one that cannot be read, with its key path. It is
+// the one step that reads the environment; Load runs it after Validate.
+func (c *Config) ResolveReferences() error {
+	var errs []error
+	c.eachTemplate(func(path string, t *Template) {
+		if t.Err() != nil {
+			return // Validate reports it
+		}
+		r, err := t.resolve(c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", path, err))
+			return
+		}
+		*t = r
+	})
+	return errors.Join(errs...)
+}
+
+// eachTemplate calls fn with every template in the config and its key
+// path, in a stable order; what fn stores through the pointer is kept.
+func (c *Config) eachTemplate(fn func(path string, t *Template)) {
+	inMap := func(prefix string, m map[string]Template) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			t := m[k]
+			fn(prefix+k, &t)
+			m[k] = t
 		}
 	}
 	for _, label := range c.Labels() {
@@ -177,31 +205,17 @@ func (c *Config) SecretRefs() []SecretRef {
 			continue
 		}
 		p := "servers." + label
-		for _, h := range sortedKeys(s.HeadersT) {
-			add(p+".headers."+h, s.HeadersT[h])
-		}
-		for _, k := range sortedKeys(s.EnvT) {
-			add(p+".env."+k, s.EnvT[k])
-		}
+		inMap(p+".headers.", s.Headers)
+		inMap(p+".env.", s.Env)
 		if b := s.Auth.Basic; b != nil {
-			add(p+".auth.basic.username", b.UsernameT)
-			add(p+".auth.basic.password", b.PasswordT)
+			fn(p+".auth.basic.username", &b.Username)
+			fn(p+".auth.basic.password", &b.Password)
 		}
 		if h := s.Auth.HMAC; h != nil {
-			add(p+".auth.hmac.key", h.KeyT)
+			fn(p+".auth.hmac.key", &h.Key)
 		}
 	}
-	add("public.api_key", c.Public.APIKeyT)
-	return out
-}
-
-func sortedKeys(m map[string]Template) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	fn("public.api_key", &c.Public.APIKey)
 }
 
 // ToolFilter selects tools by exact name or * glob.

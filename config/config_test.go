@@ -1,8 +1,10 @@
 package config_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -87,22 +89,59 @@ func TestSecretRefs(t *testing.T) {
 	if strings.Join(got, ",") != want {
 		t.Fatalf("SecretRefs = %v, want %s", got, want)
 	}
-	if v := cfg.Servers["a"].HeadersT["X-Account"].Resolved(); len(v) != 1 || v[0].Reveal() != "acct-1" {
+	if v := cfg.Servers["a"].Headers["X-Account"].Resolved(); len(v) != 1 || v[0].Reveal() != "acct-1" {
 		t.Fatalf("env reference = %v", v)
 	}
 }
 
-func TestParseDuration(t *testing.T) {
-	for in, want := range map[string]float64{"30d": 720, "12h": 12, "90m": 1.5} {
-		d, err := config.ParseDuration(in)
-		if err != nil || d.Hours() != want {
-			t.Errorf("ParseDuration(%q) = %v, %v; want %vh", in, d, err, want)
+// TestValidateOnlyReports: Validate changes nothing and reads no
+// environment variable; ResolveReferences is the step that does, naming
+// each reference it cannot read by key path.
+func TestValidateOnlyReports(t *testing.T) {
+	const doc = `servers:
+  a:
+    url: http://127.0.0.1:1/mcp
+    headers: {X-Key: "${env:DRAWBRIDGE_TEST_UNSET}", Authorization: "Bearer ${secret:T}"}
+    auth: {hmac: {header: X-Sig, key: "${secret:K}", algorithm: sha256, encoding: hex}}
+  b:
+    command: ./server
+    env: {TOKEN: "${file:missing-token.txt}"}
+`
+	parse := func() *config.Config {
+		c, err := config.Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDefaults()
+		return c
+	}
+	c, pristine := parse(), parse()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate read a reference: %v", err)
+	}
+	if !reflect.DeepEqual(c, pristine) {
+		t.Fatal("Validate changed the config")
+	}
+	err := c.ResolveReferences()
+	for _, want := range []string{"servers.a.headers.X-Key: ${env:DRAWBRIDGE_TEST_UNSET}", "servers.b.env.TOKEN: ${file:missing-token.txt}"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ResolveReferences = %v, want %q", err, want)
 		}
 	}
-	for _, bad := range []string{"", "soon", "-d", "3x"} {
-		if _, err := config.ParseDuration(bad); err == nil {
-			t.Errorf("ParseDuration(%q) accepted", bad)
-		}
+	if _, err := c.Servers["a"].Headers["X-Key"].Expand(nil); err == nil {
+		t.Error("an unresolved ${env:} expanded")
+	}
+	t.Setenv("DRAWBRIDGE_TEST_UNSET", "from-env")
+	c = parse()
+	c.Servers["b"].Env = nil
+	if err := c.ResolveReferences(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.Servers["a"].Headers["X-Key"].Expand(nil); err != nil || v != "from-env" {
+		t.Errorf("X-Key = %q, %v", v, err)
+	}
+	if got := c.Servers["a"].Headers["X-Key"].String(); got != "${env:DRAWBRIDGE_TEST_UNSET}" {
+		t.Errorf("String() = %q: a template prints as written, never resolved", got)
 	}
 }
 
@@ -131,11 +170,11 @@ func FuzzTemplate(f *testing.F) {
 		if err != nil || c == nil {
 			return
 		}
-		if err := c.Validate(); err != nil {
+		if err := errors.Join(c.Validate(), c.ResolveReferences()); err != nil {
 			return
 		}
 		s := c.Servers["a"]
-		tpl, ok := s.HeadersT["X-H"]
+		tpl, ok := s.Headers["X-H"]
 		if !ok {
 			return
 		}

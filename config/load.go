@@ -34,8 +34,8 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config %s is not valid:\n%w", path, perr)
 	}
 	c.Path, c.Dir = abs, filepath.Dir(abs)
-	c.setDefaults()
-	if err := errors.Join(perr, c.Validate()); err != nil {
+	c.SetDefaults()
+	if err := errors.Join(perr, c.Validate(), c.ResolveReferences()); err != nil {
 		return c, fmt.Errorf("config %s is not valid:\n%w", path, err)
 	}
 	return c, nil
@@ -67,11 +67,16 @@ func Parse(data []byte) (*Config, error) {
 	return c, errors.Join(errs...)
 }
 
+var unmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
+
 // unknownKeys walks a YAML node against the Go type it decodes into and
 // reports each key the type does not have, with its path.
 func unknownKeys(n *yaml.Node, t reflect.Type, path string) []error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshaler) {
+		return nil // it decodes itself and reports its own errors
 	}
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
@@ -96,7 +101,7 @@ func unknownKeys(n *yaml.Node, t reflect.Type, path string) []error {
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i].Value
-			if elem.Kind() == reflect.Struct {
+			if elem.Kind() == reflect.Struct && !reflect.PointerTo(elem).Implements(unmarshaler) {
 				if _, isField := yamlFields(elem)[key]; isField {
 					// servers: {tools: …}: a setting of one entry written
 					// one level too far out.
@@ -138,7 +143,9 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-func (c *Config) setDefaults() {
+// SetDefaults fills every setting left out and makes paths absolute
+// against the config's folder. Load runs it between Parse and Validate.
+func (c *Config) SetDefaults() {
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
@@ -222,6 +229,12 @@ func (c *Config) setDefaults() {
 		}
 		if s.Command != "" && strings.Contains(s.Command, "/") {
 			s.Command = c.Resolve(s.Command)
+		}
+		if h := s.Auth.HMAC; h != nil && h.Algorithm == "" {
+			h.Algorithm = "sha256"
+		}
+		if h := s.Auth.HMAC; h != nil && h.Encoding == "" {
+			h.Encoding = "base64"
 		}
 		if s.Command != "" {
 			if s.Cwd == "" {

@@ -52,7 +52,7 @@ type Public struct {
 	TunnelID string `yaml:"tunnel_id"`
 	// APIKey authenticates to the tunnel's control plane: the openai
 	// tunnel's API key, ngrok's authtoken. Use ${secret:NAME}.
-	APIKey string `yaml:"api_key"`
+	APIKey Template `yaml:"api_key"`
 	// Server is the label the openai tunnel serves. Default: the only one.
 	Server string `yaml:"server"`
 	// ControlPlane is the openai tunnel's API base. Default
@@ -65,9 +65,6 @@ type Public struct {
 	LocaltunnelHost string `yaml:"localtunnel_host"`
 	// NgrokDomain is a reserved ngrok domain. Default: a random one.
 	NgrokDomain string `yaml:"ngrok_domain"`
-
-	// APIKeyT is the parsed APIKey.
-	APIKeyT Template `yaml:"-"`
 }
 
 // PublicTLS is a certificate the user provides.
@@ -95,6 +92,9 @@ func (c *Config) publicDefaults() {
 	}
 	if p.Tunnel == TunnelLocaltunnel && p.LocaltunnelHost == "" {
 		p.LocaltunnelHost = "localtunnel.me"
+	}
+	if p.Tunnel == TunnelOpenAI && p.Server == "" && len(c.Servers) == 1 {
+		p.Server = c.Labels()[0]
 	}
 	if p.Tunnel == TunnelCloudflared && p.Cloudflared == "" {
 		p.Cloudflared = "cloudflared"
@@ -147,18 +147,15 @@ func (c *Config) validatePublic(bad func(path, format string, args ...any)) {
 	switch p.Tunnel {
 	case "", TunnelCloudflared, TunnelLocaltunnel:
 	case TunnelNgrok:
-		if p.APIKey == "" {
+		if p.APIKey.IsZero() {
 			bad("public.api_key", "ngrok needs its authtoken: api_key: ${secret:NGROK_AUTHTOKEN}")
 		}
 	case TunnelOpenAI:
 		if p.TunnelID == "" {
 			bad("public.tunnel_id", "the openai tunnel needs its id (from the OpenAI dashboard)")
 		}
-		if p.APIKey == "" {
+		if p.APIKey.IsZero() {
 			bad("public.api_key", "the openai tunnel needs its API key: api_key: ${secret:OPENAI_TUNNEL_KEY}")
-		}
-		if p.Server == "" && len(c.Servers) == 1 {
-			p.Server = c.Labels()[0]
 		}
 		if _, ok := c.Servers[p.Server]; !ok {
 			bad("public.server", "the openai tunnel serves one server: name one of %s", strings.Join(c.Labels(), ", "))
@@ -166,14 +163,8 @@ func (c *Config) validatePublic(bad func(path, format string, args ...any)) {
 	default:
 		bad("public.tunnel", "must be ngrok, cloudflared, localtunnel or openai, not %q", p.Tunnel)
 	}
-	if p.APIKey != "" {
-		t, err := c.parseTemplate(p.APIKey)
-		if err != nil {
-			bad("public.api_key", "%v", err)
-		} else if len(t.SecretNames()) == 0 {
-			bad("public.api_key", "keep it in the vault: ${secret:NAME} (drawbridge secret set NAME)")
-		}
-		p.APIKeyT = t
+	if !p.APIKey.IsZero() && len(p.APIKey.SecretNames()) == 0 {
+		bad("public.api_key", "keep it in the vault: ${secret:NAME} (drawbridge secret set NAME)")
 	}
 }
 

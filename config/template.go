@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/drawbridge-mcp/drawbridge/secrets/secret"
 )
@@ -13,45 +16,45 @@ import (
 var refRE = regexp.MustCompile(`\$\{([a-z]+):([^}]*)\}`)
 
 // Template is a header or env value with ${env:NAME}, ${file:PATH} and
-// ${secret:NAME} references. Env and file references are read once, at
-// load, and held as secret.Secret so they never print; secret references
-// are resolved each time the value is used, for the calling client, from
-// the vault.
+// ${secret:NAME} references. It decodes itself from YAML: the text is split
+// into literals and references, and what is wrong with it is kept for
+// Validate to report with its key path. Env and file references are read
+// by Config.ResolveReferences, once, and held as secret.Secret so they
+// never print; secret references are resolved each time the value is used,
+// for the calling client, from the vault.
 type Template struct {
-	parts []part
+	raw      string
+	parts    []part
+	err      error
+	resolved bool // env and file references have been read
 }
 
 type part struct {
-	literal string
-	value   secret.Secret // a resolved env or file reference
-	secret  string        // a ${secret:NAME} reference, resolved on use
+	literal    string
+	kind, name string        // a reference: env, file or secret
+	value      secret.Secret // an env or file reference, once resolved
 }
 
 // Lookup resolves ${secret:NAME} for one use.
 type Lookup func(name string) (secret.Secret, bool)
 
-// parseTemplate resolves the env and file references in v and records the
-// secret ones. The error names what is missing, never a value.
-func (c *Config) parseTemplate(v string) (Template, error) {
-	var t Template
+// ParseTemplate splits v into literals and references. It reads nothing;
+// a problem with the text is returned by Err.
+func ParseTemplate(v string) Template {
+	t := Template{raw: v}
 	last := 0
 	for _, m := range refRE.FindAllStringSubmatchIndex(v, -1) {
 		if m[0] > last {
 			t.parts = append(t.parts, part{literal: v[last:m[0]]})
 		}
 		kind, name := v[m[2]:m[3]], v[m[4]:m[5]]
-		if kind == "secret" {
-			if name == "" {
-				return Template{}, fmt.Errorf("${secret:}: no secret name")
-			}
-			t.parts = append(t.parts, part{secret: name})
-		} else {
-			val, err := c.lookup(kind, name)
-			if err != nil {
-				return Template{}, err
-			}
-			t.parts = append(t.parts, part{value: secret.New(val)})
+		switch {
+		case kind != "secret" && kind != "env" && kind != "file":
+			t.fail(fmt.Errorf("${%s:%s}: unknown reference kind %q (use secret, env or file)", kind, name, kind))
+		case name == "":
+			t.fail(fmt.Errorf("${%s:}: no name", kind))
 		}
+		t.parts = append(t.parts, part{kind: kind, name: name})
 		last = m[1]
 	}
 	if last < len(v) {
@@ -59,32 +62,77 @@ func (c *Config) parseTemplate(v string) (Template, error) {
 	}
 	for _, p := range t.parts {
 		if i := strings.Index(p.literal, "${"); i >= 0 {
-			return Template{}, fmt.Errorf("%q looks like an unfinished reference: write ${secret:NAME}, ${env:NAME} or ${file:PATH}", p.literal[i:])
+			t.fail(fmt.Errorf("%q looks like an unfinished reference: write ${secret:NAME}, ${env:NAME} or ${file:PATH}", p.literal[i:]))
+		}
+		if strings.ContainsAny(p.literal, "\r\n\x00") {
+			t.fail(fmt.Errorf("value contains CR, LF or NUL (header injection)"))
 		}
 	}
-	if s := t.static(); strings.ContainsAny(s, "\r\n\x00") {
-		return Template{}, fmt.Errorf("value contains CR, LF or NUL (header injection)")
+	return t
+}
+
+func (t *Template) fail(err error) {
+	if t.err == nil {
+		t.err = err
 	}
+}
+
+// UnmarshalYAML decodes a scalar into a template.
+func (t *Template) UnmarshalYAML(n *yaml.Node) error {
+	var v string
+	if err := n.Decode(&v); err != nil {
+		return err
+	}
+	*t = ParseTemplate(v)
+	return nil
+}
+
+// IsZero reports whether the template was not set (or set to "").
+func (t Template) IsZero() bool { return t.raw == "" }
+
+// String is the text as written, references unresolved: it never holds a
+// secret value.
+func (t Template) String() string { return t.raw }
+
+// Err says what is wrong with the text, nil when nothing is.
+func (t Template) Err() error { return t.err }
+
+// resolve reads the env and file references, naming what is missing and
+// never a value. It returns a copy; t is not changed.
+func (t Template) resolve(c *Config) (Template, error) {
+	parts := slices.Clone(t.parts)
+	for i, p := range parts {
+		if p.kind != "env" && p.kind != "file" {
+			continue
+		}
+		v, err := c.lookup(p.kind, p.name)
+		if err != nil {
+			return t, err
+		}
+		parts[i].value = secret.New(v)
+	}
+	t.parts, t.resolved = parts, true
 	return t, nil
 }
 
 func (c *Config) lookup(kind, name string) (string, error) {
-	switch kind {
-	case "env":
-		v, ok := os.LookupEnv(name)
-		if !ok {
+	var v string
+	if kind == "env" {
+		var ok bool
+		if v, ok = os.LookupEnv(name); !ok {
 			return "", fmt.Errorf("${env:%s}: environment variable %s is not set", name, name)
 		}
-		return v, nil
-	case "file":
+	} else {
 		b, err := os.ReadFile(c.Resolve(name))
 		if err != nil {
 			return "", fmt.Errorf("${file:%s}: cannot read the file: %v", name, unwrapPathError(err))
 		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	default:
-		return "", fmt.Errorf("${%s:%s}: unknown reference kind %q (use secret, env or file)", kind, name, kind)
+		v = strings.TrimRight(string(b), "\r\n")
 	}
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return "", fmt.Errorf("${%s:%s}: the value contains CR, LF or NUL (header injection)", kind, name)
+	}
+	return v, nil
 }
 
 func unwrapPathError(err error) error {
@@ -94,12 +142,6 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// static is the value with secret references left empty.
-func (t Template) static() string {
-	v, _ := t.Expand(func(string) (secret.Secret, bool) { return secret.Secret{}, true })
-	return v
-}
-
 // Expand returns the value with references filled in, secret ones through
 // lookup. It fails, naming the secret, when one is missing or would inject
 // a header line.
@@ -107,14 +149,19 @@ func (t Template) Expand(lookup Lookup) (string, error) {
 	var b strings.Builder
 	for _, p := range t.parts {
 		b.WriteString(p.literal)
-		b.WriteString(p.value.Reveal())
-		if p.secret != "" {
-			s, ok := lookup(p.secret)
+		switch p.kind {
+		case "env", "file":
+			if !t.resolved {
+				return "", fmt.Errorf("${%s:%s} was not read: the config's references were not resolved", p.kind, p.name)
+			}
+			b.WriteString(p.value.Reveal())
+		case "secret":
+			s, ok := lookup(p.name)
 			if !ok {
-				return "", fmt.Errorf("secret %s is not set (drawbridge secret set %s)", p.secret, p.secret)
+				return "", fmt.Errorf("secret %s is not set (drawbridge secret set %s)", p.name, p.name)
 			}
 			if strings.ContainsAny(s.Reveal(), "\r\n\x00") {
-				return "", fmt.Errorf("secret %s contains CR, LF or NUL", p.secret)
+				return "", fmt.Errorf("secret %s contains CR, LF or NUL", p.name)
 			}
 			b.WriteString(s.Reveal())
 		}
@@ -126,8 +173,8 @@ func (t Template) Expand(lookup Lookup) (string, error) {
 func (t Template) SecretNames() []string {
 	var out []string
 	for _, p := range t.parts {
-		if p.secret != "" {
-			out = append(out, p.secret)
+		if p.kind == "secret" {
+			out = append(out, p.name)
 		}
 	}
 	return out

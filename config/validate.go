@@ -3,10 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,8 +21,8 @@ var labelRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 // Validate returns every problem in c, each with its key path, joined. It
-// also parses and resolves header and env templates, so a reference to a
-// missing variable or file is reported here, before anything is served.
+// only reports: it changes nothing and reads no environment variable or
+// referenced file (ResolveReferences does that).
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
@@ -158,8 +160,7 @@ func (c *Config) validateServer(label string) []error {
 	if s.CacheTTL < 0 {
 		bad("cache_ttl", "must be positive")
 	}
-	s.HeadersT = make(map[string]Template, len(s.Headers))
-	for name, v := range s.Headers {
+	for _, name := range slices.Sorted(maps.Keys(s.Headers)) {
 		key := "headers." + name
 		if !headerNameRE.MatchString(name) {
 			bad(key, "not a valid HTTP header name")
@@ -167,21 +168,14 @@ func (c *Config) validateServer(label string) []error {
 		if strings.EqualFold(name, "Host") || strings.EqualFold(name, "Content-Length") {
 			bad(key, "may not be set")
 		}
-		t, err := c.parseTemplate(v)
-		if err != nil {
+		if err := s.Headers[name].Err(); err != nil {
 			bad(key, "%v", err)
-			continue
 		}
-		s.HeadersT[name] = t
 	}
-	s.EnvT = make(map[string]Template, len(s.Env))
-	for name, v := range s.Env {
-		t, err := c.parseTemplate(v)
-		if err != nil {
+	for _, name := range slices.Sorted(maps.Keys(s.Env)) {
+		if err := s.Env[name].Err(); err != nil {
 			bad("env."+name, "%v", err)
-			continue
 		}
-		s.EnvT[name] = t
 	}
 	for _, list := range []struct {
 		key   string
@@ -215,21 +209,16 @@ func (c *Config) validateAuth(p string, s *Server) []error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s.auth.%s: %s", p, key, fmt.Sprintf(format, args...)))
 	}
-	tmpl := func(key, v string, dst *Template) {
-		if v == "" {
+	tmpl := func(key string, t Template) {
+		if t.IsZero() {
 			bad(key, "required")
-			return
-		}
-		t, err := c.parseTemplate(v)
-		if err != nil {
+		} else if err := t.Err(); err != nil {
 			bad(key, "%v", err)
-			return
 		}
-		*dst = t
 	}
 	if b := s.Auth.Basic; b != nil {
-		tmpl("basic.username", b.Username, &b.UsernameT)
-		tmpl("basic.password", b.Password, &b.PasswordT)
+		tmpl("basic.username", b.Username)
+		tmpl("basic.password", b.Password)
 		if _, ok := s.Headers["Authorization"]; ok {
 			bad("basic", "conflicts with headers.Authorization")
 		}
@@ -238,15 +227,9 @@ func (c *Config) validateAuth(p string, s *Server) []error {
 		if !headerNameRE.MatchString(h.Header) {
 			bad("hmac.header", "must be an HTTP header name")
 		}
-		tmpl("hmac.key", h.Key, &h.KeyT)
-		if h.Algorithm == "" {
-			h.Algorithm = "sha256"
-		}
+		tmpl("hmac.key", h.Key)
 		if h.Algorithm != "sha256" && h.Algorithm != "sha1" {
 			bad("hmac.algorithm", "must be sha256 or sha1, not %q", h.Algorithm)
-		}
-		if h.Encoding == "" {
-			h.Encoding = "base64"
 		}
 		if h.Encoding != "base64" && h.Encoding != "hex" {
 			bad("hmac.encoding", "must be base64 or hex, not %q", h.Encoding)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/internal/wire"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 )
 
@@ -52,7 +53,7 @@ func TestQuickstartConfigLoads(t *testing.T) {
 	if _, ok := cfg.Servers["demo"]; !ok || cfg.Auth != "none" {
 		t.Fatalf("quickstart config = %+v", cfg)
 	}
-	if _, err := policy.NewFromConfig(context.Background(), cfg, nil); err != nil {
+	if _, err := wire.Policy(context.Background(), cfg, nil); err != nil {
 		t.Fatalf("quickstart policy: %v", err)
 	}
 }
@@ -87,7 +88,7 @@ func TestServerBlocks(t *testing.T) {
 					t.Errorf("%s: no read_only suggestion", label)
 				}
 			}
-			if _, err := policy.NewFromConfig(context.Background(), cfg, nil); err != nil {
+			if _, err := wire.Policy(context.Background(), cfg, nil); err != nil {
 				t.Fatalf("default policy over this block: %v", err)
 			}
 		})

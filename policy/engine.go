@@ -16,7 +16,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown/print"
 
-	"github.com/drawbridge-mcp/drawbridge/config"
 	shipped "github.com/drawbridge-mcp/drawbridge/rego"
 )
 
@@ -275,18 +274,3 @@ func (p *printCollector) Print(ctx print.Context, msg string) error {
 }
 
 func shippedFS() fs.FS { return shipped.FS }
-
-// NewFromConfig builds the engine a Drawbridge config describes, as serve
-// runs it.
-func NewFromConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, error) {
-	return New(ctx, Options{
-		Dir:           cfg.Policy.Dir,
-		Query:         cfg.Policy.Query,
-		OutputQuery:   cfg.Policy.OutputQuery,
-		Data:          cfg.Policy.Data,
-		Config:        cfg.PolicyData(),
-		Timeout:       cfg.Policy.Timeout.D(),
-		AllowBuiltins: cfg.Policy.AllowBuiltins,
-		Logger:        log,
-	})
-}

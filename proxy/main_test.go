@@ -21,6 +21,7 @@ import (
 	"github.com/drawbridge-mcp/drawbridge/approval"
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/internal/wire"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 	"github.com/drawbridge-mcp/drawbridge/state"
@@ -139,7 +140,7 @@ func startWith(t testing.TB, yaml string, opts harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(h.Logs, testWriter{t, &h.stopped}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.Engine, err = policy.NewFromConfig(ctx, cfg, log)
+	h.Engine, err = wire.Policy(ctx, cfg, log)
 	if err != nil {
 		t.Fatalf("policy: %v", err)
 	}
@@ -157,8 +158,8 @@ func startWith(t testing.TB, yaml string, opts harnessOpts) *harness {
 				Client: a.Client, Server: a.Server, Tool: a.Tool, ApprovedBy: a.DecidedBy, Error: a.Note})
 		}})
 	h.stopBroker = h.Broker.Start(ctx)
-	h.Srv, err = proxy.New(proxy.Options{Config: cfg, Logger: log, Tokens: stateTokens{h.State}, Policy: h.Engine,
-		Ledger: ledger, Secrets: opts.vault, Pins: h.State, Approvals: h.Broker, Checks: map[string]func() (bool, string){"policy": h.Engine.Check, "audit": h.Audit.Check}})
+	h.Srv, err = proxy.New(proxy.Options{Config: cfg, Logger: log, Tokens: wire.Tokens{DB: h.State}, Policy: h.Engine,
+		Ledger: ledger, Secrets: opts.vault, Pins: wire.Pins{DB: h.State}, Approvals: wire.Approvals{Broker: h.Broker}, Checks: map[string]func() (bool, string){"policy": h.Engine.Check, "audit": h.Audit.Check}})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}
@@ -192,16 +193,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 		w.t.Log(strings.TrimRight(string(p), "\n"))
 	}
 	return len(p), nil
-}
-
-type stateTokens struct{ db *state.DB }
-
-func (s stateTokens) Verify(ctx context.Context, token string) (proxy.Identity, error) {
-	t, err := s.db.Verify(ctx, token)
-	if err != nil {
-		return proxy.Identity{}, proxy.ErrBadToken
-	}
-	return proxy.Identity{ID: t.ID, Name: t.Name, Servers: t.Servers}, nil
 }
 
 // post sends a raw body to /mcp/<label> with the headers a conforming client

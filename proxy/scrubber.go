@@ -99,12 +99,12 @@ func (s *Server) rebuildGuard() {
 		}
 	}
 	for label, sc := range s.cfg.Servers {
-		for key, t := range sc.EnvT {
+		for key, t := range sc.Env {
 			for _, v := range t.Resolved() {
 				add(label+".env."+key, v.Reveal())
 			}
 		}
-		for h, t := range sc.HeadersT {
+		for h, t := range sc.Headers {
 			for _, v := range t.Resolved() {
 				add(label+"."+h, v.Reveal())
 			}
@@ -123,7 +123,7 @@ func (s *Server) rebuildGuard() {
 		}
 		if h := sc.Auth.HMAC; h != nil {
 			for _, c := range clients {
-				v, _ := h.KeyT.Expand(s.lookupFor(c))
+				v, _ := h.Key.Expand(s.lookupFor(c))
 				add(label+".auth.hmac", v)
 			}
 		}
@@ -133,11 +133,11 @@ func (s *Server) rebuildGuard() {
 
 // basicValue is the base64 part of a Basic Authorization header.
 func basicValue(b *config.BasicAuth, lookup config.Lookup) (string, error) {
-	user, err := b.UsernameT.Expand(lookup)
+	user, err := b.Username.Expand(lookup)
 	if err != nil {
 		return "", err
 	}
-	pass, err := b.PasswordT.Expand(lookup)
+	pass, err := b.Password.Expand(lookup)
 	if err != nil {
 		return "", err
 	}

@@ -64,7 +64,7 @@ func (i *injector) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Del("Cookie")
 	lookup := i.lookup(callerOf(r.Context()))
-	for name, t := range i.cfg.HeadersT {
+	for name, t := range i.cfg.Headers {
 		v, err := t.Expand(lookup)
 		if err != nil {
 			return nil, fmt.Errorf("credential for header %s: %w", name, err)
@@ -158,7 +158,7 @@ func (u *Upstream) dialHTTP(ctx context.Context) (transport.Interface, *initResu
 // sign sets an HMAC signature header over the request URL followed by its
 // body.
 func sign(r *http.Request, h *config.HMACAuth, lookup config.Lookup) error {
-	key, err := h.KeyT.Expand(lookup)
+	key, err := h.Key.Expand(lookup)
 	if err != nil {
 		return fmt.Errorf("hmac key: %w", err)
 	}

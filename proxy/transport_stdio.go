@@ -61,8 +61,8 @@ func newStdioConn(cfg *config.Server, log *slog.Logger, lookup config.Lookup) *s
 
 // childEnv is the child's whole environment, from the config alone.
 func childEnv(cfg *config.Server, lookup config.Lookup) ([]string, error) {
-	env := make([]string, 0, len(cfg.EnvT))
-	for k, t := range cfg.EnvT {
+	env := make([]string, 0, len(cfg.Env))
+	for k, t := range cfg.Env {
 		v, err := t.Expand(lookup)
 		if err != nil {
 			return nil, fmt.Errorf("env %s: %w", k, err)

@@ -10,19 +10,28 @@ import (
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/internal/ijson"
-	"github.com/drawbridge-mcp/drawbridge/state"
 )
 
-// Pins remembers the tool definitions an operator trusts. state.DB
-// implements it.
+// Pins remembers the tool definitions an operator trusts (internal/wire
+// adapts state.DB).
 type Pins interface {
 	// Observe records what an upstream advertises, pinning a new tool when
 	// autoPin; changed reports a definition that just stopped matching. A
 	// pin made by an earlier version (legacy) is upgraded to hash.
-	Observe(ctx context.Context, server, tool, hash, legacy, def string, autoPin bool) (v state.Verdict, changed bool, err error)
+	Observe(ctx context.Context, server, tool, hash, legacy, def string, autoPin bool) (v Verdict, changed bool, err error)
 	// Verdict says whether a definition may be served, from memory.
-	Verdict(ctx context.Context, server, tool, hash, legacy string) (state.Verdict, error)
+	Verdict(ctx context.Context, server, tool, hash, legacy string) (Verdict, error)
 }
+
+// Verdict is what a tool's pin says of a definition.
+type Verdict int
+
+// Verdicts.
+const (
+	PinTrusted Verdict = iota // matches the pin
+	PinChanged                // differs from the pin: quarantined
+	PinNew                    // never accepted (strict mode): quarantined
+)
 
 // definition returns what a tool's pin covers, and its hash: the whole
 // definition as received, every key (_meta, vendor fields and keys that
@@ -146,9 +155,9 @@ func (s *Server) quarantined(ctx context.Context, u *Upstream, t *Tool) string {
 		return "its pin could not be checked" // fail closed
 	}
 	switch {
-	case v == state.Changed:
+	case v == PinChanged:
 		return "its definition changed since it was approved"
-	case v == state.New && u.cfg.Tools.Pin == config.PinStrict:
+	case v == PinNew && u.cfg.Tools.Pin == config.PinStrict:
 		return "it is new and tools.pin is strict"
 	}
 	return ""

@@ -14,6 +14,7 @@ import (
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/internal/duration"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 	"github.com/drawbridge-mcp/drawbridge/secrets"
 )
@@ -120,7 +121,7 @@ func parseWhen(s string) (time.Time, error) {
 	if t, err := time.Parse("2006-01-02", s); err == nil {
 		return t, nil
 	}
-	d, err := config.ParseDuration(s)
+	d, err := duration.Parse(s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not a time (2026-11-01, 2026-11-01T10:00:00Z) or a duration ago (24h, 7d)", s)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
-	"github.com/drawbridge-mcp/drawbridge/policy"
+	"github.com/drawbridge-mcp/drawbridge/internal/wire"
 )
 
 // runCheck reports, in one pass, everything serve would refuse: the
@@ -44,7 +44,7 @@ func runCheck(ctx context.Context, e env, args []string) error {
 
 // checkPolicy compiles the policy and runs its tests, as serve does.
 func checkPolicy(ctx context.Context, cfg *config.Config) error {
-	if _, err := policy.NewFromConfig(ctx, cfg, slog.New(slog.DiscardHandler)); err != nil {
+	if _, err := wire.Policy(ctx, cfg, slog.New(slog.DiscardHandler)); err != nil {
 		return fmt.Errorf("policy: %s", strings.Join(strings.Fields(err.Error()), " "))
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/internal/wire"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 )
@@ -112,7 +113,7 @@ func report(e env, out []finding, asJSON bool) error {
 }
 
 func doctorPolicy(ctx context.Context, cfg *config.Config, log *slog.Logger, add func(finding)) {
-	if _, err := policy.NewFromConfig(ctx, cfg, log); err != nil {
+	if _, err := wire.Policy(ctx, cfg, log); err != nil {
 		add(finding{Check: "policy", Status: "fail", Detail: oneLine(err.Error()), OpenAI: "serve refuses to start",
 			Fix: "drawbridge policy test " + cfg.Policy.Dir})
 		return

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drawbridge-mcp/drawbridge/internal/wire"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 )
@@ -89,7 +90,7 @@ func runPolicyEval(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("%w: --server %q is not a server of %s; known: %s", errUsage, *server, cfg.Path, strings.Join(cfg.Labels(), ", "))
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	engine, err := policy.NewFromConfig(ctx, cfg, log)
+	engine, err := wire.Policy(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

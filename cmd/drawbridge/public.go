@@ -34,7 +34,7 @@ func openExposure(ctx context.Context, cfg *config.Config, local net.Listener, v
 	x := &exposure{}
 	// apiKey reads the tunnel's key from the vault, for each use.
 	apiKey := func() (string, error) {
-		return p.APIKeyT.Expand(func(name string) (secrets.Secret, bool) { return vault.Resolve(name, "") })
+		return p.APIKey.Expand(func(name string) (secrets.Secret, bool) { return vault.Resolve(name, "") })
 	}
 	switch {
 	case p.HTTPS():

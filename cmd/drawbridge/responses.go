@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/internal/wire"
 	"github.com/drawbridge-mcp/drawbridge/policy"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 	"github.com/drawbridge-mcp/drawbridge/state"
@@ -57,7 +58,7 @@ func runResponsesConfig(ctx context.Context, e env, args []string) error {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	engine, err := policy.NewFromConfig(ctx, cfg, log)
+	engine, err := wire.Policy(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
-	"github.com/drawbridge-mcp/drawbridge/policy"
+	"github.com/drawbridge-mcp/drawbridge/internal/wire"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 	"github.com/drawbridge-mcp/drawbridge/state"
 )
@@ -110,7 +110,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *built,
 		return nil, fmt.Errorf("config %s:\n%w", cfg.Path, err)
 	}
 	go vault.Watch(ctx, 500*time.Millisecond)
-	engine, err := policy.NewFromConfig(ctx, cfg, log)
+	engine, err := wire.Policy(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -156,10 +156,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *built,
 		return nil, err
 	}
 	b.closers = append(b.closers, b.exposed.close)
-	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger, Secrets: vault, Pins: db, Approvals: broker,
+	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger, Secrets: vault, Pins: wire.Pins{DB: db}, Approvals: wire.Approvals{Broker: broker},
 		Checks: checks}
 	if cfg.Auth == config.AuthToken {
-		opts.Tokens = tokenVerifier{db}
+		opts.Tokens = wire.Tokens{DB: db}
 	}
 	if b.srv, err = proxy.New(opts); err != nil {
 		return nil, err
@@ -229,20 +229,6 @@ func retain(ctx context.Context, l *audit.Log, keep time.Duration, log *slog.Log
 		case <-tick.C:
 		}
 	}
-}
-
-// tokenVerifier adapts state.db's tokens to the proxy's Tokens interface.
-type tokenVerifier struct{ db *state.DB }
-
-func (v tokenVerifier) Verify(ctx context.Context, token string) (proxy.Identity, error) {
-	t, err := v.db.Verify(ctx, token)
-	if errors.Is(err, state.ErrBadToken) {
-		return proxy.Identity{}, proxy.ErrBadToken
-	}
-	if err != nil {
-		return proxy.Identity{}, err
-	}
-	return proxy.Identity{ID: t.ID, Name: t.Name, Servers: t.Servers}, nil
 }
 
 // startCPUProfile profiles the process until the returned stop runs.

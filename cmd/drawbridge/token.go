@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/internal/duration"
 )
 
 // runToken manages client tokens in state.db. "create" prints the token
@@ -33,7 +33,7 @@ func runToken(ctx context.Context, e env, args []string) error {
 	case verb == "create" && len(pos) == 2:
 		var ttl time.Duration
 		if *expires != "" {
-			if ttl, err = config.ParseDuration(*expires); err != nil || ttl <= 0 {
+			if ttl, err = duration.Parse(*expires); err != nil || ttl <= 0 {
 				return fmt.Errorf("%w: --expires %q: use a lifetime such as 30d or 12h", errUsage, *expires)
 			}
 		}
