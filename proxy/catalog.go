@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
@@ -63,73 +65,85 @@ func (c *catalog) names() []string {
 	return out
 }
 
-// Tools returns the upstream's tools from memory, fetching them when the
-// cache is empty, past its TTL, or invalidated by
-// notifications/tools/list_changed. Concurrent callers share one fetch. If a
-// refresh fails, the last good list keeps being served and the failure is
-// logged.
-func (u *Upstream) Tools(ctx context.Context) (*catalog, error) {
-	for {
-		u.mu.Lock()
-		cur := u.catalog
-		if cur != nil && time.Since(cur.fetched) < u.cfg.CacheTTL.D() {
-			u.mu.Unlock()
-			return cur, nil
-		}
-		if wait := u.refreshCh; wait != nil {
-			u.mu.Unlock()
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return nil, u.wrap(ctx.Err())
-			}
-		}
-		done := make(chan struct{})
-		u.refreshCh = done
-		u.mu.Unlock()
+// catalogCache holds an upstream's tool list: served from memory for its
+// TTL, fetched again when stale or invalidated
+// (notifications/tools/list_changed), one fetch at a time for every caller.
+// When a fetch fails and there is a list, the last good list keeps being
+// served and the failure is logged.
+type catalogCache struct {
+	ttl   time.Duration
+	log   *slog.Logger
+	wrap  func(error) error // names the upstream in a context error
+	fetch func(context.Context) (*catalog, error)
 
-		next, err := u.fetchTools(ctx)
+	mu       sync.Mutex
+	cur      *catalog
+	fetching flight[*catalog]
+	// lastMiss is when a call for an unknown tool last refetched the list
+	// (unix nanoseconds).
+	lastMiss atomic.Int64
+}
 
-		if err == nil && u.onFetch != nil {
-			u.onFetch(ctx, next)
+func (c *catalogCache) get(ctx context.Context) (*catalog, error) {
+	c.mu.Lock()
+	cur := c.cur
+	c.mu.Unlock()
+	if cur != nil && time.Since(cur.fetched) < c.ttl {
+		return cur, nil
+	}
+	next, err := c.fetching.do(ctx, func() (*catalog, error) {
+		c.mu.Lock()
+		if now := c.cur; now != cur && now != nil && time.Since(now.fetched) < c.ttl {
+			c.mu.Unlock()
+			return now, nil // a fetch ended since the look above
 		}
-		u.mu.Lock()
-		u.refreshCh = nil
-		close(done)
-		if err == nil {
-			u.catalog = next
-		}
-		u.mu.Unlock()
+		c.mu.Unlock()
+		next, err := c.fetch(ctx)
 		if err != nil {
-			if cur != nil {
-				u.log.Warn("tool list refresh failed; serving the last good list", "err", err)
-				return cur, nil
+			if ctx.Err() != nil {
+				err = ctx.Err() // this caller's, not shared (see flight)
 			}
 			return nil, err
 		}
+		c.mu.Lock()
+		c.cur = next
+		c.mu.Unlock()
 		return next, nil
+	})
+	if err != nil {
+		if cur != nil {
+			c.log.Warn("tool list refresh failed; serving the last good list", "err", err)
+			return cur, nil
+		}
+		if isContextErr(err) {
+			err = c.wrap(err)
+		}
+		return nil, err
 	}
+	return next, nil
+}
+
+// invalidate makes the next get fetch.
+func (c *catalogCache) invalidate() {
+	c.mu.Lock()
+	if c.cur != nil {
+		stale := *c.cur
+		stale.fetched = time.Time{}
+		c.cur = &stale
+	}
+	c.mu.Unlock()
 }
 
 // missRefetchAllowed reports whether a call for an unknown tool may
 // refetch the list now, and if so counts it: at most once per missRefetch.
-func (u *Upstream) missRefetchAllowed() bool {
+func (c *catalogCache) missRefetchAllowed() bool {
 	now := time.Now().UnixNano()
-	last := u.lastMiss.Load()
-	return now-last >= int64(missRefetch) && u.lastMiss.CompareAndSwap(last, now)
+	last := c.lastMiss.Load()
+	return now-last >= int64(missRefetch) && c.lastMiss.CompareAndSwap(last, now)
 }
 
-// invalidate makes the next Tools call fetch.
-func (u *Upstream) invalidate() {
-	u.mu.Lock()
-	if u.catalog != nil {
-		stale := *u.catalog
-		stale.fetched = time.Time{}
-		u.catalog = &stale
-	}
-	u.mu.Unlock()
-}
+// Tools returns the upstream's tools (see catalogCache).
+func (u *Upstream) Tools(ctx context.Context) (*catalog, error) { return u.tools.get(ctx) }
 
 func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 	c := &catalog{byName: make(map[string]int), fetched: time.Now()}

@@ -432,10 +432,10 @@ func (s *Server) resolveTool(ctx context.Context, u *Upstream, name string) (*To
 	if t, ok := cat.lookup(name); ok {
 		return &t, nil
 	}
-	if !u.missRefetchAllowed() {
+	if !u.tools.missRefetchAllowed() {
 		return nil, nil
 	}
-	u.invalidate()
+	u.tools.invalidate()
 	if cat, err = u.Tools(ctx); err != nil {
 		return nil, err
 	}

@@ -65,9 +65,6 @@ type Upstream struct {
 	stop context.CancelFunc
 
 	nextID atomic.Int64
-	// lastMiss is when a call for an unknown tool last refetched the list
-	// (unix nanoseconds).
-	lastMiss atomic.Int64
 
 	mu        sync.Mutex // guards the fields below
 	conn      transport.Interface
@@ -76,10 +73,10 @@ type Upstream struct {
 	failures  int       // consecutive, for backoff
 	retryAt   time.Time // no dial before this
 	connected time.Time
-	dialing   chan struct{} // closed when the dial in progress ends
-	catalog   *catalog
-	refreshCh chan struct{} // closed when the refresh in progress ends
 	closed    bool
+
+	dialing flight[liveConn]
+	tools   catalogCache
 }
 
 // initResult is what the upstream said about itself at initialize.
@@ -105,59 +102,78 @@ func (i *initResult) has(capability string) bool {
 func newUpstream(cfg *config.Server, log *slog.Logger, scrub *scrubber, lookup func(string) config.Lookup) *Upstream {
 	life, stop := context.WithCancel(context.Background())
 	log = log.With("server", cfg.Label)
-	return &Upstream{
+	u := &Upstream{
 		cfg: cfg, log: log, scrub: scrub, lookup: lookup, life: life, stop: stop,
 		quiet: slog.New(levelFilter{log.Handler(), slog.LevelWarn}),
 	}
+	u.tools = catalogCache{ttl: cfg.CacheTTL.D(), log: log, wrap: u.wrap, fetch: func(ctx context.Context) (*catalog, error) {
+		c, err := u.fetchTools(ctx)
+		if err == nil && u.onFetch != nil {
+			u.onFetch(ctx, c)
+		}
+		return c, err
+	}}
+	return u
 }
 
 // connect returns the live connection, dialing if there is none. Concurrent
 // callers share one dial. While backing off after a failure it answers at
 // once with the last error rather than hammering the upstream.
 func (u *Upstream) connect(ctx context.Context) (transport.Interface, *initResult, error) {
-	for {
-		u.mu.Lock()
+	// live is the connection if there is one, or the error that stands
+	// instead of a dial; dial is false when it says all there is.
+	live := func() (l liveConn, dial bool, err error) {
 		switch {
 		case u.closed:
-			u.mu.Unlock()
-			return nil, nil, u.wrap(errors.New("shutting down"))
+			return l, false, errors.New("shutting down")
 		case u.conn != nil:
-			c, i := u.conn, u.init
-			u.mu.Unlock()
-			return c, i, nil
-		case u.dialing != nil:
-			wait := u.dialing
-			u.mu.Unlock()
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return nil, nil, u.wrap(ctx.Err())
-			}
+			return liveConn{u.conn, u.init}, false, nil
 		case time.Now().Before(u.retryAt):
-			err := u.lastErr
-			u.mu.Unlock()
-			return nil, nil, u.wrap(err)
+			return l, false, u.lastErr
 		}
-		done := make(chan struct{})
-		u.dialing = done
-		u.mu.Unlock()
-
-		c, init, err := u.dial(ctx)
-
-		u.mu.Lock()
-		u.dialing = nil
-		close(done)
-		if err != nil {
-			u.failed(err)
-			u.mu.Unlock()
-			return nil, nil, u.wrap(err)
-		}
-		u.conn, u.init, u.lastErr, u.connected = c, init, nil, time.Now()
-		u.mu.Unlock()
-		u.log.Info("upstream connected", "protocol", init.ProtocolVersion)
-		return c, init, nil
+		return l, true, nil
 	}
+	u.mu.Lock()
+	l, dial, err := live()
+	u.mu.Unlock()
+	if !dial {
+		if err != nil {
+			return nil, nil, u.wrap(err)
+		}
+		return l.t, l.init, nil
+	}
+	l, err = u.dialing.do(ctx, func() (liveConn, error) {
+		u.mu.Lock()
+		l, dial, err := live() // a dial may have ended since the look above
+		u.mu.Unlock()
+		if !dial {
+			return l, err
+		}
+		t, init, err := u.dial(ctx)
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		switch {
+		case err != nil:
+			u.failed(err)
+			return l, err
+		case u.closed:
+			_ = t.Close()
+			return l, errors.New("shutting down")
+		}
+		u.conn, u.init, u.lastErr, u.connected = t, init, nil, time.Now()
+		u.log.Info("upstream connected", "protocol", init.ProtocolVersion)
+		return liveConn{t, init}, nil
+	})
+	if err != nil {
+		return nil, nil, u.wrap(err)
+	}
+	return l.t, l.init, nil
+}
+
+// liveConn is a connection and what the upstream said at its handshake.
+type liveConn struct {
+	t    transport.Interface
+	init *initResult
 }
 
 // failed records a failure and schedules the next attempt. u.mu is held.
@@ -287,7 +303,7 @@ func (u *Upstream) handshake(ctx context.Context, t transport.Interface) (*initR
 func (u *Upstream) onNotification(n mcp.JSONRPCNotification) {
 	if n.Method == "notifications/tools/list_changed" {
 		u.log.Info("upstream tool list changed; refreshing")
-		u.invalidate()
+		u.tools.invalidate()
 		go func() {
 			ctx, cancel := context.WithTimeout(u.life, u.cfg.Timeout.D())
 			defer cancel()
