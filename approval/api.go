@@ -73,6 +73,12 @@ func Handler(b *Broker, adminToken string) http.Handler {
 			reply(w, http.StatusOK, a)
 		}
 	})
+	return RequireToken(adminToken, mux)
+}
+
+// RequireToken lets through only requests that carry the admin token as a
+// Bearer token (the admin API, /metrics).
+func RequireToken(adminToken string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(tok), []byte(adminToken)) != 1 {
@@ -80,7 +86,7 @@ func Handler(b *Broker, adminToken string) http.Handler {
 			reply(w, http.StatusUnauthorized, map[string]string{"error": "admin token required (data_dir/admin.token)"})
 			return
 		}
-		mux.ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -56,6 +56,7 @@ type Broker struct {
 	http    *http.Client
 	mu      sync.Mutex
 	waiters map[string]chan state.Approval
+	subs    map[chan struct{}]struct{}
 }
 
 // New makes a Broker.
@@ -72,7 +73,35 @@ func New(opts Options) *Broker {
 	if opts.OnEvent == nil {
 		opts.OnEvent = func(string, state.Approval) {}
 	}
-	return &Broker{opts: opts, http: &http.Client{Timeout: 5 * time.Second}, waiters: map[string]chan state.Approval{}}
+	return &Broker{opts: opts, http: &http.Client{Timeout: 5 * time.Second}, waiters: map[string]chan state.Approval{},
+		subs: map[chan struct{}]struct{}{}}
+}
+
+// Subscribe returns a channel that receives a value whenever the pending
+// list may have changed (a call held, approved, denied or expired); a
+// slow reader misses nothing but repeats. cancel ends the subscription.
+func (b *Broker) Subscribe() (changed <-chan struct{}, cancel func()) {
+	ch := make(chan struct{}, 1)
+	b.mu.Lock()
+	b.subs[ch] = struct{}{}
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		delete(b.subs, ch)
+		b.mu.Unlock()
+	}
+}
+
+// changed tells every subscriber.
+func (b *Broker) changed() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		select {
+		case ch <- struct{}{}:
+		default: // one is already waiting to be read
+		}
+	}
 }
 
 // Start expires what a previous run left pending (nobody waits for those
@@ -105,6 +134,9 @@ func (b *Broker) expire(ctx context.Context, all bool) {
 	}
 	for _, a := range expired {
 		b.opts.OnEvent("expired", a)
+	}
+	if len(expired) > 0 {
+		b.changed()
 	}
 }
 
@@ -159,6 +191,7 @@ func (b *Broker) Hold(ctx context.Context, a state.Approval, tick func(id string
 		return Outcome{}, err
 	}
 	b.opts.OnEvent("created", a)
+	b.changed()
 	if b.opts.Webhook != "" {
 		go b.notify(a)
 	}
@@ -207,6 +240,7 @@ func (b *Broker) Deny(ctx context.Context, id, by, reason string) (state.Approva
 
 func (b *Broker) settled(a state.Approval, event string) {
 	b.opts.OnEvent(event, a)
+	b.changed()
 	b.mu.Lock()
 	ch, ok := b.waiters[a.ID]
 	b.mu.Unlock()

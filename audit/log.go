@@ -42,6 +42,9 @@ type Options struct {
 	// its From). nil, or a nil key, writes the unkeyed chain (tests, and
 	// ledgers before keying).
 	Key func(next int64) (*ChainKey, error)
+	// OnCommit, when set, is told of each batch the writer commits (or
+	// fails to): how many events and how long the commit took (metrics).
+	OnCommit func(events int, took time.Duration, err error)
 }
 
 // Log is an open ledger with its single writer. Record and Enqueue are safe
@@ -53,6 +56,8 @@ type Log struct {
 	log   *slog.Logger
 	queue chan *pending
 	max   int
+
+	onCommit func(int, time.Duration, error)
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -133,7 +138,7 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Log{db: db, log: opts.Logger, queue: make(chan *pending, opts.QueueSize), max: opts.MaxBatch,
+	l := &Log{db: db, log: opts.Logger, queue: make(chan *pending, opts.QueueSize), max: opts.MaxBatch, onCommit: opts.OnCommit,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if err := l.prepare(ctx); err != nil {
 		db.Close()
@@ -311,6 +316,9 @@ func (l *Log) offer(ctx context.Context, p *pending) error {
 	}
 }
 
+// QueueDepth is how many events wait for the writer.
+func (l *Log) QueueDepth() int { return len(l.queue) }
+
 // write is the one writer: it takes what is queued, up to MaxBatch events,
 // commits them in one transaction and tells each waiter its own outcome.
 func (l *Log) write() {
@@ -330,7 +338,11 @@ func (l *Log) write() {
 		}
 		batch = append(batch[:0], first)
 		batch = l.fill(batch)
+		t := time.Now()
 		err := l.commit(batch)
+		if l.onCommit != nil {
+			l.onCommit(len(batch), time.Since(t), err)
+		}
 		l.mu.Lock()
 		l.lastErr = err
 		l.mu.Unlock()

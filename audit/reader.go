@@ -74,6 +74,8 @@ type Filter struct {
 	AfterSeq, UpToSeq int64
 	// Last keeps only the newest N (0: all), still returned oldest first.
 	Last int
+	// Offset, with Last, skips the newest Offset first (paging back).
+	Offset int
 }
 
 func (f Filter) where() (string, []any) {
@@ -113,8 +115,8 @@ func (r *Reader) Calls(ctx context.Context, f Filter) ([]Call, error) {
 	q := "SELECT " + strings.Join(CallColumns, ", ") + " FROM calls" + where + " ORDER BY started_at, call_id"
 	if f.Last > 0 {
 		q = "SELECT * FROM (SELECT " + strings.Join(CallColumns, ", ") + " FROM calls" + where +
-			" ORDER BY started_at DESC, call_id DESC LIMIT ?) ORDER BY started_at, call_id"
-		args = append(args, f.Last)
+			" ORDER BY started_at DESC, call_id DESC LIMIT ? OFFSET ?) ORDER BY started_at, call_id"
+		args = append(args, f.Last, max(f.Offset, 0))
 	}
 	rows, err := r.db.QueryContext(ctx, q, args...)
 	if err != nil {

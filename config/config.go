@@ -55,8 +55,10 @@ type Config struct {
 	// tunnel. See Public.
 	Public Public `yaml:"public"`
 	// Admin is the loopback-only listener of the admin API (approvals),
-	// which the CLI talks to.
+	// which the CLI talks to, the web console and /metrics.
 	Admin Admin `yaml:"admin"`
+	// Tracing sends OpenTelemetry traces; off unless tracing.endpoint is set.
+	Tracing Tracing `yaml:"tracing"`
 	// Approval configures calls a policy holds for a person.
 	Approval Approval `yaml:"approval"`
 	// Audit is the ledger every call is written to.
@@ -216,6 +218,7 @@ func (c *Config) eachTemplate(fn func(path string, t *Template)) {
 		}
 	}
 	fn("public.api_key", &c.Public.APIKey)
+	inMap("tracing.headers.", c.Tracing.Headers)
 }
 
 // ToolFilter selects tools by exact name or * glob.
@@ -242,6 +245,22 @@ type Admin struct {
 	// Listen must be a loopback address. Default 127.0.0.1:8751. Requests
 	// carry the admin token kept in data_dir/admin.token (0600).
 	Listen string `yaml:"listen"`
+}
+
+// Tracing sends a span per tools/call (with its policy, approval wait,
+// ledger write and upstream stages) over OTLP/HTTP, and propagates W3C
+// traceparent to HTTP upstreams.
+type Tracing struct {
+	// Endpoint is the collector's OTLP/HTTP base URL, e.g.
+	// http://127.0.0.1:4318 (spans go to /v1/traces). Empty: no tracing.
+	Endpoint string `yaml:"endpoint"`
+	// Headers are sent with every export, e.g. Authorization:
+	// "Bearer ${secret:OTLP_TOKEN}".
+	Headers map[string]Template `yaml:"headers"`
+	// SampleRatio is the share of calls traced, 0 to 1. Default 1.
+	SampleRatio *float64 `yaml:"sample_ratio"`
+	// ServiceName is the service.name resource attribute. Default drawbridge.
+	ServiceName string `yaml:"service_name"`
 }
 
 // Approval configures approvals.

@@ -185,6 +185,13 @@ func (c *Config) SetDefaults() {
 		c.Audit.Witness.File = c.Resolve(c.Audit.Witness.File)
 	}
 	c.Policy.Dir = c.Resolve(c.Policy.Dir)
+	if c.Tracing.ServiceName == "" {
+		c.Tracing.ServiceName = "drawbridge"
+	}
+	if c.Tracing.SampleRatio == nil {
+		one := 1.0
+		c.Tracing.SampleRatio = &one
+	}
 	if c.Admin.Listen == "" {
 		c.Admin.Listen = "127.0.0.1:8751"
 	}

@@ -64,6 +64,21 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.Audit.Witness.URL); c.Audit.Witness.URL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http")) {
 		bad("audit.witness.url", "must be an http or https URL")
 	}
+	if t := c.Tracing; t.Endpoint != "" {
+		if u, err := url.Parse(t.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("tracing.endpoint", "must be the collector's OTLP/HTTP URL, e.g. http://127.0.0.1:4318")
+		}
+		if r := t.SampleRatio; r != nil && (*r < 0 || *r > 1) {
+			bad("tracing.sample_ratio", "must be between 0 and 1")
+		}
+		for _, name := range slices.Sorted(maps.Keys(t.Headers)) {
+			if !headerNameRE.MatchString(name) {
+				bad("tracing.headers."+name, "not a valid HTTP header name")
+			} else if err := t.Headers[name].Err(); err != nil {
+				bad("tracing.headers."+name, "%v", err)
+			}
+		}
+	}
 	if u, err := url.Parse(c.Approval.WebhookURL); c.Approval.WebhookURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http")) {
 		bad("approval.webhook_url", "must be an http or https URL")
 	}

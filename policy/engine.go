@@ -54,6 +54,8 @@ type Engine struct {
 	loaded     time.Time
 	reloadErr  error
 	generation int
+	// reloads and reloadErrors count Reload's outcomes (metrics).
+	reloads, reloadErrors atomic.Uint64
 }
 
 // New loads, compiles and tests the policy. A policy that does not compile
@@ -103,8 +105,10 @@ func (e *Engine) Reload(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	next, err := e.build(ctx)
+	e.reloads.Add(1)
 	if err != nil {
 		e.reloadErr = err
+		e.reloadErrors.Add(1)
 		return err
 	}
 	e.cur.Store(next)
@@ -141,6 +145,9 @@ func (e *Engine) Status() (generation int, loaded time.Time, lastErr error) {
 	defer e.mu.Unlock()
 	return e.generation, e.loaded, e.reloadErr
 }
+
+// Reloads counts reloads since start, and those that failed.
+func (e *Engine) Reloads() (total, failed uint64) { return e.reloads.Load(), e.reloadErrors.Load() }
 
 // Check is Status for /readyz: whether the last reload worked, and which
 // generation serves.

@@ -101,3 +101,28 @@ func Test(ctx context.Context, dir, filter string, verbose bool, out io.Writer, 
 	}
 	return 0
 }
+
+// Tests runs the engine's policy tests as a reload would (the same files,
+// data and config), writing opa test's verbose report to out.
+func (e *Engine) Tests(ctx context.Context, out io.Writer) (TestSummary, error) {
+	b, err := load(e.fsys, e.opts.Data)
+	if err != nil {
+		return TestSummary{}, fmt.Errorf("load policy %s: %w", e.Source(), err)
+	}
+	if e.opts.Config != nil {
+		b.data["config"] = e.opts.Config
+	}
+	return runTests(ctx, b, e.caps, "", out, true)
+}
+
+// Files lists the policy's files (Rego and data), relative to its folder.
+func (e *Engine) Files() []string {
+	var out []string
+	_ = fs.WalkDir(e.fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/internal/ijson"
@@ -88,10 +90,7 @@ func (s *Server) listTools(ctx context.Context, u *Upstream) (json.RawMessage, e
 	b.WriteString(`{"tools":[`)
 	for i := range cat.tools {
 		t := &cat.tools[i]
-		if filtered(u.cfg.Tools, t.Name) != "" || s.quarantined(ctx, u, t) != "" {
-			continue
-		}
-		if d := s.decide(ctx, u, t, nil); d.Action == policy.Deny && !s.shadow() {
+		if v, _ := s.visibility(ctx, u, t); v != VisibleServed {
 			continue
 		}
 		if len(shown) > 0 {
@@ -130,6 +129,9 @@ type call struct {
 	redact *audit.Redactor
 	ev     *audit.Event
 	begin  time.Time
+	// approvalWait and ledgerWait are how long the call was held for a
+	// person and for the ledger (CallRecord).
+	approvalWait, ledgerWait time.Duration
 	// res and done are the upstream's answer and its completed event, once
 	// forwarded.
 	res  json.RawMessage
@@ -143,7 +145,9 @@ type call struct {
 // (it surfaces in the Responses API's mcp_call output); only malformed
 // params are JSON-RPC errors.
 func (s *Server) callTool(ctx context.Context, u *Upstream, params json.RawMessage) (json.RawMessage, error) {
+	ctx, span := s.startCall(ctx, u)
 	c, a := s.parse(ctx, u, params)
+	defer s.endCall(ctx, c, span)
 	for _, stage := range []func(context.Context, *call) *answer{
 		s.resolve, s.filter, s.checkPin, s.authorize, s.record, s.forward, s.inspect,
 	} {
@@ -241,10 +245,18 @@ func (s *Server) checkPin(ctx context.Context, c *call) *answer {
 // authorize is stage 5: the policy's decision, and for approve the hold.
 func (s *Server) authorize(ctx context.Context, c *call) *answer {
 	c.input = s.policyInput(ctx, c.u, c.tool, c.args)
-	d := s.decideInput(ctx, c.input, c.u, c.tool)
+	pctx, span := s.span(ctx, "policy")
+	d := s.decideInput(pctx, c.input, c.u, c.tool)
+	span.SetAttributes(attribute.String("drawbridge.decision", d.Action))
+	span.End()
 	c.ev.Decision, c.ev.Reason, c.ev.PolicyUS = d.Action, c.redact.Text(d.Reason), audit.Micros(d.Took)
 	if d.Action == policy.Approve && !s.shadow() && s.approvals != nil {
-		if refusal, status := s.awaitApproval(ctx, c, d); refusal != "" {
+		actx, span := s.span(ctx, "approval wait")
+		held := time.Now()
+		refusal, status := s.awaitApproval(actx, c, d)
+		c.approvalWait = time.Since(held)
+		span.End()
+		if refusal != "" {
 			return answered(s.refuse(ctx, c, status, d.Action, d.Reason, refusal))
 		}
 		return nil
@@ -257,7 +269,7 @@ func (s *Server) authorize(ctx context.Context, c *call) *answer {
 
 // record is stage 6: the decided event, durable before the call leaves.
 func (s *Server) record(ctx context.Context, c *call) *answer {
-	err := s.ledger.Record(ctx, c.ev)
+	err := s.recordDecided(ctx, c)
 	if err == nil {
 		return nil
 	}
@@ -276,9 +288,11 @@ func (s *Server) forward(ctx context.Context, c *call) *answer {
 	if c.meta != nil {
 		up["_meta"] = map[string]any{"progressToken": c.meta.ProgressToken}
 	}
+	uctx, span := s.span(ctx, "upstream")
 	sent := time.Now()
-	res, err := c.u.Call(ctx, "tools/call", up)
+	res, err := c.u.Call(uctx, "tools/call", up)
 	c.done = s.completion(c, sent)
+	span.End()
 	if err != nil {
 		return answered(s.upstreamFailed(ctx, c, err, c.done))
 	}
@@ -317,6 +331,17 @@ func (s *Server) complete(c *call) json.RawMessage {
 	return c.res
 }
 
+// recordDecided makes the decided event durable, timed for CallRecord
+// and traced.
+func (s *Server) recordDecided(ctx context.Context, c *call) error {
+	ctx, span := s.span(ctx, "ledger write")
+	defer span.End()
+	t := time.Now()
+	err := s.ledger.Record(ctx, c.ev)
+	c.ledgerWait += time.Since(t)
+	return err
+}
+
 // enforce says how a decision refuses a call ("" lets it proceed). In
 // shadow mode nothing is refused; the decision is logged and recorded.
 func (s *Server) enforce(ctx context.Context, c *call, d policy.Decision) string {
@@ -350,7 +375,7 @@ func (s *Server) refuse(ctx context.Context, c *call, status, decision, reason, 
 	// Recorded whether or not the caller is still there: a refusal of a
 	// call whose client left (or whose tunnel deadline passed) while it
 	// waited for approval is still a fact for the ledger.
-	if err := s.ledger.Record(context.WithoutCancel(ctx), c.ev); err != nil {
+	if err := s.recordDecided(context.WithoutCancel(ctx), c); err != nil {
 		s.log.Error("audit write failed", "request_id", c.ev.RequestID, "err", err)
 	}
 	return toolError(text), nil

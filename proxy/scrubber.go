@@ -41,6 +41,8 @@ func (noVault) Err() error                                    { return nil }
 // upstream errors, logs, the ledger. It is rebuilt when secrets change.
 type scrubber struct {
 	g atomic.Pointer[secrets.Guard]
+	// redactions counts the texts the guard changed (metrics).
+	redactions atomic.Uint64
 	// stale, when set, says why the guard may be older than the vault.
 	stale func() error
 }
@@ -65,7 +67,11 @@ func (s *scrubber) String(v string) string {
 	if s == nil {
 		return v
 	}
-	return s.g.Load().Redact(v)
+	r := s.g.Load().Redact(v)
+	if r != v {
+		s.redactions.Add(1)
+	}
+	return r
 }
 
 // Bytes redacts b, returning b itself when nothing matched.
@@ -73,7 +79,11 @@ func (s *scrubber) Bytes(b []byte) []byte {
 	if s == nil {
 		return b
 	}
-	return s.g.Load().RedactBytes(b)
+	r := s.g.Load().RedactBytes(b)
+	if len(r) != len(b) || (len(b) > 0 && &r[0] != &b[0]) {
+		s.redactions.Add(1)
+	}
+	return r
 }
 
 // Leaks names the secrets found in v.

@@ -17,6 +17,9 @@ import (
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
+
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Version is Drawbridge's version, reported to clients and upstreams.
@@ -61,6 +64,11 @@ type Options struct {
 	// Checks add named readiness reports to /readyz (the policy engine's
 	// last reload, say). They inform; they do not make Drawbridge unready.
 	Checks map[string]func() (ok bool, detail string)
+	// Observe sees every finished tools/call (metrics); nil: nobody.
+	Observe func(CallRecord)
+	// Tracing makes a span per call (and its stages) and propagates
+	// traceparent to HTTP upstreams; nil: no traces.
+	Tracing trace.TracerProvider
 }
 
 // Server serves the MCP listener.
@@ -80,6 +88,8 @@ type Server struct {
 	schemas   schemas // compiled input schemas, for validate_arguments
 	hosts     hostPolicy
 	ids       *requestIDs
+	onCall    func(CallRecord)
+	tracer    trace.Tracer
 }
 
 // New builds a Server from a validated config. It refuses configurations
@@ -118,10 +128,16 @@ func New(opts Options) (*Server, error) {
 		approvals: opts.Approvals,
 		hosts:     newHostPolicy(cfg),
 		ids:       newRequestIDs(),
+		onCall:    opts.Observe,
 	}
 	if s.vault == nil {
 		s.vault = noVault{}
 	}
+	tp := opts.Tracing
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	s.tracer = tp.Tracer("github.com/drawbridge-mcp/drawbridge/proxy")
 	s.scrub.stale = s.vault.Err
 	s.rebuildGuard()
 	s.vault.OnChange(s.rebuildGuard)

@@ -20,6 +20,8 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
+
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // newHTTPClient returns the client for one upstream: its own connection pool
@@ -63,6 +65,9 @@ type injector struct {
 func (i *injector) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Del("Cookie")
+	// The call's trace goes on upstream (W3C traceparent) when tracing is
+	// on; nothing is added otherwise.
+	propagation.TraceContext{}.Inject(r.Context(), propagation.HeaderCarrier(r.Header))
 	lookup := i.lookup(callerOf(r.Context()))
 	for name, t := range i.cfg.Headers {
 		v, err := t.Expand(lookup)

@@ -65,6 +65,8 @@ type Upstream struct {
 	stop context.CancelFunc
 
 	nextID atomic.Int64
+	// latency is how long the last answered request took (nanoseconds).
+	latency atomic.Int64
 
 	mu        sync.Mutex // guards the fields below
 	conn      transport.Interface
@@ -332,6 +334,7 @@ func (u *Upstream) Call(ctx context.Context, method string, params any) (json.Ra
 		if err != nil {
 			return nil, err
 		}
+		sent := time.Now()
 		resp, err := c.SendRequest(ctx, transport.JSONRPCRequest{
 			JSONRPC: "2.0", ID: mcp.NewRequestId(u.nextID.Add(1)), Method: method, Params: params,
 		})
@@ -355,6 +358,7 @@ func (u *Upstream) Call(ctx context.Context, method string, params any) (json.Ra
 			}
 			return nil, u.wrap(err)
 		}
+		u.latency.Store(int64(time.Since(sent)))
 		if resp.Error != nil {
 			return nil, &rpcError{Code: resp.Error.Code, Message: u.scrub.String(resp.Error.Message)}
 		}

@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/user"
@@ -147,10 +146,9 @@ func adminToken(dataDir string) (string, error) {
 	return tok, nil
 }
 
-// startApprovals makes the approvals broker (its events go to the ledger)
-// and serves the admin API on the loopback admin listener.
-func startApprovals(ctx context.Context, cfg *config.Config, db *state.DB, ledger *audit.Log, log *slog.Logger) (*approval.Broker, func(), error) {
-	broker := approval.New(approval.Options{DB: db, Timeout: cfg.Approval.Timeout.D(), GrantTTL: cfg.Approval.GrantTTL.D(),
+// newBroker makes the approvals broker; its events go to the ledger.
+func newBroker(cfg *config.Config, db *state.DB, ledger *audit.Log, log *slog.Logger) *approval.Broker {
+	return approval.New(approval.Options{DB: db, Timeout: cfg.Approval.Timeout.D(), GrantTTL: cfg.Approval.GrantTTL.D(),
 		Webhook: cfg.Approval.WebhookURL, Logger: log, OnEvent: func(event string, a state.Approval) {
 			ev := &audit.Event{Kind: audit.KindApproval, Method: "approval/" + event, ApprovalID: a.ID, Client: a.Client,
 				Server: a.Server, Tool: a.Tool, Reason: a.Reason, Error: a.Note}
@@ -162,17 +160,4 @@ func startApprovals(ctx context.Context, cfg *config.Config, db *state.DB, ledge
 			}
 			ledger.Enqueue(ev)
 		}})
-	token, err := adminToken(cfg.DataDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	ln, err := net.Listen("tcp", cfg.Admin.Listen)
-	if err != nil {
-		return nil, nil, fmt.Errorf("admin listener: %w", err)
-	}
-	stopBroker := broker.Start(ctx)
-	hs := &http.Server{Handler: approval.Handler(broker, token), ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
-	log.Info("admin API listening", "url", "http://"+ln.Addr().String()+"/api/approvals")
-	return broker, func() { hs.Close(); stopBroker() }, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/drawbridge-mcp/drawbridge/internal/wire"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 	"github.com/drawbridge-mcp/drawbridge/state"
+	"github.com/drawbridge-mcp/drawbridge/telemetry"
 )
 
 // runServe runs the MCP listener until SIGINT or SIGTERM, then stops
@@ -90,9 +91,10 @@ type built struct {
 	closers []func()
 }
 
-// build opens what a config describes: the vault, the policy, the ledger,
-// state.db, the approval broker and its admin listener, the listeners (the
-// local one and what public: exposes) and the proxy. On an error what was
+// build opens what a config describes: the vault, the policy, the metrics,
+// the ledger, state.db, the approval broker, tracing, the listeners (the
+// local one and what public: exposes), the proxy and the admin listener
+// (API, console, metrics). On an error what was
 // opened is closed.
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *built, err error) {
 	b := &built{cfg: cfg, log: log}
@@ -121,12 +123,29 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *built,
 	if cfg.Policy.Mode == config.ModeShadow {
 		log.Warn("policy.mode is shadow: decisions are recorded, not enforced; every call proceeds")
 	}
-	ledger, err := audit.Open(ctx, audit.Options{Path: cfg.Audit.Path, Sync: string(cfg.Audit.Sync), Logger: log,
-		Key: ledgerKey(ctx, store, vault)})
+	// The metrics read the parts built below at scrape time, once the admin
+	// listener is up.
+	var ledger *audit.Log
+	var db *state.DB
+	checks := map[string]func() (bool, string){"policy": engine.Check}
+	metrics := telemetry.NewMetrics(telemetry.Sources{
+		Upstreams:     func() []proxy.UpstreamView { return b.srv.Upstreams() },
+		Redactions:    func() uint64 { return b.srv.Redactions() },
+		QueueDepth:    func() int { return ledger.QueueDepth() },
+		PolicyReloads: engine.Reloads,
+		Pending: func(ctx context.Context) (int, error) {
+			list, err := db.PendingApprovals(ctx)
+			return len(list), err
+		},
+		Checks: checks,
+	})
+	ledger, err = audit.Open(ctx, audit.Options{Path: cfg.Audit.Path, Sync: string(cfg.Audit.Sync), Logger: log,
+		Key: ledgerKey(ctx, store, vault), OnCommit: metrics.ObserveCommit})
 	if err != nil {
 		return nil, err
 	}
 	b.closers = append(b.closers, func() { ledger.Close() })
+	checks["audit"] = ledger.Check
 	if w := cfg.Audit.Witness; w.File != "" || w.URL != "" {
 		go ledger.Witness(ctx, audit.Witness{File: w.File, URL: w.URL, Interval: w.Interval.D()})
 	}
@@ -136,28 +155,28 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *built,
 	if cfg.Audit.Retention > 0 {
 		go retain(ctx, ledger, cfg.Audit.Retention.D(), log)
 	}
-	db, err := state.Open(ctx, cfg.DataDir)
-	if err != nil {
+	if db, err = state.Open(ctx, cfg.DataDir); err != nil {
 		return nil, err
 	}
 	b.closers = append(b.closers, func() { db.Close() })
-	broker, stopAdmin, err := startApprovals(ctx, cfg, db, ledger, log)
+	broker := newBroker(cfg, db, ledger, log)
+	b.closers = append(b.closers, broker.Start(ctx))
+	tracing, stopTracing, err := startTracing(ctx, cfg, vault)
 	if err != nil {
 		return nil, err
 	}
-	b.closers = append(b.closers, stopAdmin)
+	b.closers = append(b.closers, stopTracing)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	b.closers = append(b.closers, func() { ln.Close() })
-	checks := map[string]func() (bool, string){"policy": engine.Check, "audit": ledger.Check}
 	if b.exposed, err = openExposure(ctx, cfg, ln, vault, log, checks); err != nil {
 		return nil, err
 	}
 	b.closers = append(b.closers, b.exposed.close)
-	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger, Secrets: vault, Pins: wire.Pins{DB: db}, Approvals: wire.Approvals{Broker: broker},
-		Checks: checks}
+	opts := proxy.Options{Config: cfg, Logger: log, Policy: engine, Ledger: ledger, Secrets: vault, Pins: wire.Pins{DB: db},
+		Approvals: wire.Approvals{Broker: broker}, Checks: checks, Observe: metrics.ObserveCall, Tracing: tracing}
 	if cfg.Auth == config.AuthToken {
 		opts.Tokens = wire.Tokens{DB: db}
 	}
@@ -165,6 +184,25 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *built,
 		return nil, err
 	}
 	b.closers = append(b.closers, func() { b.srv.Close() })
+	reader, err := audit.OpenReader(ctx, cfg.Audit.Path)
+	if err != nil {
+		return nil, err
+	}
+	b.closers = append(b.closers, func() { reader.Close() })
+	token, err := adminToken(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	h, err := (&admin{cfg: cfg, token: token, broker: broker, db: db, reader: reader, engine: engine, srv: b.srv,
+		metrics: metrics, log: log}).handler()
+	if err != nil {
+		return nil, err
+	}
+	stopAdmin, err := serveAdmin(cfg, h, log)
+	if err != nil {
+		return nil, err
+	}
+	b.closers = append(b.closers, stopAdmin)
 	b.ln = proxy.LimitListener(ln, cfg.MaxConnsPerAddress)
 	return b, nil
 }

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/internal/textdiff"
 	"github.com/drawbridge-mcp/drawbridge/proxy"
 	"github.com/drawbridge-mcp/drawbridge/state"
 )
@@ -79,7 +79,7 @@ func runTools(ctx context.Context, e env, args []string) error {
 				if *asJSON {
 					err := printJSON(e.stdout, map[string]any{"server": p.Server, "tool": p.Tool, "changed": p.PinnedHash != p.SeenHash,
 						"pinned_hash": p.PinnedHash, "seen_hash": p.SeenHash, "pinned": rawJSON(p.PinnedDef), "seen": rawJSON(p.SeenDef),
-						"diff": lineDiff(pretty(p.PinnedDef), pretty(p.SeenDef))})
+						"diff": textdiff.JSON(p.PinnedDef, p.SeenDef)})
 					if err == nil && *exitCode && p.PinnedHash != p.SeenHash {
 						return exitError{1}
 					}
@@ -91,7 +91,7 @@ func runTools(ctx context.Context, e env, args []string) error {
 				}
 				fmt.Fprintf(e.stdout, "--- %s/%s as pinned (%s)\n+++ %s/%s as advertised now (%s)\n", esc(p.Server), esc(p.Tool),
 					short(p.PinnedHash), esc(p.Server), esc(p.Tool), p.SeenHash)
-				fmt.Fprint(e.stdout, escLines(lineDiff(pretty(p.PinnedDef), pretty(p.SeenDef))))
+				fmt.Fprint(e.stdout, escLines(textdiff.JSON(p.PinnedDef, p.SeenDef)))
 				fmt.Fprintf(e.stderr, "to accept exactly this definition: drawbridge tools accept %s %s --hash %s\n", esc(p.Server), esc(p.Tool), p.SeenHash)
 				if *exitCode {
 					return exitError{1}
@@ -188,52 +188,6 @@ func orNone(b json.RawMessage) string {
 		return "-"
 	}
 	return string(b)
-}
-
-// pretty indents a JSON definition, one key a line, so a diff reads well.
-func pretty(def string) []string {
-	if def == "" {
-		return nil
-	}
-	var b bytes.Buffer
-	if json.Indent(&b, []byte(def), "", "  ") != nil {
-		return []string{def}
-	}
-	return strings.Split(b.String(), "\n")
-}
-
-// lineDiff is a unified-style diff of two line lists (longest common
-// subsequence; definitions are short).
-func lineDiff(a, b []string) string {
-	lcs := make([][]int, len(a)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(b)+1)
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var out strings.Builder
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case i < len(a) && j < len(b) && a[i] == b[j]:
-			out.WriteString("  " + a[i] + "\n")
-			i, j = i+1, j+1
-		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
-			out.WriteString("- " + a[i] + "\n") // what went, before what came, as diff -u prints
-			i++
-		default:
-			out.WriteString("+ " + b[j] + "\n")
-			j++
-		}
-	}
-	return out.String()
 }
 
 // toolRow is one tool of `tools --json`.
