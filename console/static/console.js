@@ -35,16 +35,30 @@
     }
   }
 
-  // The pending list: fetched again whenever the server says it changed.
+  // The pending list: fetched again whenever the server says it changed,
+  // and merged by approval id, so a form being filled in is left alone.
   let known = null;
   async function refresh() {
     const resp = await fetch("/approvals/list", { credentials: "same-origin", headers: { "Accept": "text/html" } });
     if (!resp.ok) return;
     const n = Number(resp.headers.get("X-Pending-Count") || "0");
-    const html = await resp.text();
+    const fresh = document.createElement("template");
+    fresh.innerHTML = await resp.text();
     const list = document.getElementById("pending");
     if (list) {
-      list.innerHTML = html;
+      const wanted = new Map();
+      for (const a of fresh.content.querySelectorAll("article.approval")) wanted.set(a.id, a);
+      for (const a of list.querySelectorAll("article.approval")) {
+        if (!wanted.has(a.id)) a.remove();
+        else wanted.delete(a.id);
+      }
+      for (const a of wanted.values()) list.appendChild(a);
+      const none = list.querySelector("#none-pending");
+      if (none) none.hidden = n > 0;
+      else if (n === 0) {
+        const p = fresh.content.querySelector("#none-pending");
+        if (p) list.prepend(p);
+      }
       list.dataset.count = String(n);
     }
     if (known !== null && n > known) beep();
