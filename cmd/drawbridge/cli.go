@@ -26,7 +26,7 @@ type env struct {
 type command func(ctx context.Context, e env, args []string) error
 
 var commands = map[string]command{
-	"serve": runServe, "check": runCheck, "doctor": runDoctor, "token": runToken, "audit": runAudit,
+	"serve": runServe, "check": runCheck, "doctor": runDoctor, "health": runHealth, "token": runToken, "audit": runAudit,
 	"responses-config": runResponsesConfig, "approvals": runApprovals, "tools": runTools, "secret": runSecret,
 	"policy": runPolicy, "version": runVersion, "init": runInit, "completion": runCompletion,
 }

@@ -19,6 +19,8 @@ var helps = map[string]struct{ summary, usage, examples string }{
 	"check": {"validate a config file without serving", "drawbridge check [-c FILE]", "drawbridge check -c drawbridge.yaml"},
 	"doctor": {"check everything the Responses API needs to reach and use Drawbridge",
 		"drawbridge doctor [-c FILE] [--url URL] [--json]", "drawbridge doctor -c drawbridge.yaml\ndrawbridge doctor --url https://quiet-river.trycloudflare.com --json"},
+	"health": {"exit 0 when a running Drawbridge answers /healthz (container health checks)",
+		"drawbridge health [-c FILE] [--url URL] [--timeout DUR]", "drawbridge health -c /etc/drawbridge/drawbridge.yaml\ndrawbridge health --url http://127.0.0.1:8750"},
 	"token": {"manage client tokens: create NAME, list, revoke NAME",
 		"drawbridge token create NAME [--servers a,b] [--expires 30d]\ndrawbridge token list [--json]\ndrawbridge token revoke NAME",
 		"drawbridge token create openai-prod --servers stripe\ndrawbridge token list --json\ndrawbridge token revoke openai-prod"},
