@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
+	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/internal/duration"
 	"github.com/drawbridge-mcp/drawbridge/internal/textdiff"
 	"github.com/drawbridge-mcp/drawbridge/policy"
@@ -217,21 +218,19 @@ func (c *Console) calls(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	data["Calls"] = list
 	data["Query"] = sqliteQuery(c.opts.Config.Audit.Path, f)
-	prev, next := q, url.Values{}
-	for k, v := range q {
-		next[k] = v
+	pageLink := func(n int) string {
+		v := url.Values{}
+		for k, vs := range q {
+			v[k] = vs
+		}
+		v.Set("page", strconv.Itoa(n))
+		return v.Encode()
 	}
 	if page > 0 {
-		prev = url.Values{}
-		for k, v := range q {
-			prev[k] = v
-		}
-		prev.Set("page", strconv.Itoa(page-1))
-		data["Prev"] = prev.Encode()
+		data["Prev"] = pageLink(page - 1)
 	}
 	if len(list) == callsPerPage {
-		next.Set("page", strconv.Itoa(page+1))
-		data["Next"] = next.Encode()
+		data["Next"] = pageLink(page + 1)
 	}
 	c.render(w, r, http.StatusOK, "calls", s, data)
 }
@@ -259,7 +258,7 @@ func sqliteQuery(path string, f audit.Filter) string {
 	return "sqlite3 -readonly -box " + shellQuote(path) + " " + shellQuote(q)
 }
 
-func sqlString(s string) string   { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+func sqlString(s string) string  { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func (c *Console) call(w http.ResponseWriter, r *http.Request, s *session) {
@@ -296,7 +295,7 @@ func (c *Console) tools(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	rows := make([]toolRow, len(views))
 	for i, v := range views {
-		rows[i] = toolRow{ToolView: v, Pin: pinState(c.opts.Config.Servers[v.Server].Tools.Pin == "off", byKey[v.Server+"\x00"+v.Tool], v.Hash)}
+		rows[i] = toolRow{ToolView: v, Pin: pinState(c.opts.Config.Servers[v.Server].Tools.Pin == config.PinOff, byKey[v.Server+"\x00"+v.Tool], v.Hash)}
 	}
 	c.render(w, r, http.StatusOK, "tools", s, map[string]any{"Tools": rows, "Errors": errs, "Notice": r.URL.Query().Get("done")})
 }

@@ -171,7 +171,7 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 type stateCollector struct{ src Sources }
 
 var (
-	upDesc = prometheus.NewDesc(MetricUpstreamUp, "1 while the upstream is connected.", []string{"server", "transport"}, nil)
+	upDesc  = prometheus.NewDesc(MetricUpstreamUp, "1 while the upstream is connected.", []string{"server", "transport"}, nil)
 	latDesc = prometheus.NewDesc(MetricUpstreamLatency, "How long the upstream's last answered request took.",
 		[]string{"server"}, nil)
 	checkDesc = prometheus.NewDesc(MetricCheckOK, "1 while a readiness check passes (policy, audit, https, tunnel).",

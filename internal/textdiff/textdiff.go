@@ -56,4 +56,3 @@ func Lines(a, b []string) string {
 	}
 	return out.String()
 }
-
