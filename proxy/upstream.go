@@ -67,6 +67,8 @@ type Upstream struct {
 	nextID atomic.Int64
 	// latency is how long the last answered request took (nanoseconds).
 	latency atomic.Int64
+	// lastFailure is the last request that failed, for operators.
+	lastFailure atomic.Pointer[lastFailure]
 
 	mu        sync.Mutex // guards the fields below
 	conn      transport.Interface
@@ -170,6 +172,12 @@ func (u *Upstream) connect(ctx context.Context) (transport.Interface, *initResul
 		return nil, nil, u.wrap(err)
 	}
 	return l.t, l.init, nil
+}
+
+// lastFailure is a request an upstream did not answer.
+type lastFailure struct {
+	At    time.Time
+	Error string // scrubbed
 }
 
 // liveConn is a connection and what the upstream said at its handshake.
@@ -339,6 +347,7 @@ func (u *Upstream) Call(ctx context.Context, method string, params any) (json.Ra
 			JSONRPC: "2.0", ID: mcp.NewRequestId(u.nextID.Add(1)), Method: method, Params: params,
 		})
 		if err != nil {
+			u.lastFailure.Store(&lastFailure{At: time.Now(), Error: u.scrub.String(collapse(err.Error()))})
 			if ctx.Err() != nil {
 				return nil, u.wrap(ctx.Err())
 			}

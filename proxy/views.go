@@ -78,6 +78,10 @@ type UpstreamView struct {
 	Since     time.Time     // connected at
 	Detail    string        // protocol when connected, else the last error (scrubbed)
 	Latency   time.Duration // of the last answered request; 0 before one
+	// LastError is the last request that failed (scrubbed), and when;
+	// empty when none has.
+	LastError   string
+	LastErrorAt time.Time
 }
 
 // Upstreams reports every upstream, by label.
@@ -90,6 +94,9 @@ func (s *Server) Upstreams() []UpstreamView {
 			Latency: time.Duration(u.latency.Load())}
 		if u.cfg.IsStdio() {
 			v.Transport = "stdio"
+		}
+		if f := u.lastFailure.Load(); f != nil {
+			v.LastError, v.LastErrorAt = f.Error, f.At
 		}
 		u.mu.Lock()
 		if u.conn != nil {

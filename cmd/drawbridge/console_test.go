@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -236,7 +238,7 @@ servers:
 // session cookie's attributes.
 func TestConsoleGuards(t *testing.T) {
 	data := t.TempDir()
-	cfg := writeConfig(t, fmt.Sprintf("auth: none\ndata_dir: %s\nservers:\n  up:\n    command: %s\n", data, filepath.Join(binDir, "testupstream")))
+	cfg := writeConfig(t, fmt.Sprintf("auth: none\ndata_dir: %s\nservers:\n  up:\n    command: %s\n    tools: {read_only: [crash]}\n", data, filepath.Join(binDir, "testupstream")))
 	d := serve(t, cfg)
 	base := "http://" + d.admin
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -304,5 +306,19 @@ func TestConsoleGuards(t *testing.T) {
 	}
 	if r := get("/metrics"); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("/metrics without the admin token = %d, want 401", r.StatusCode)
+	}
+	// The upstreams page names an upstream's last failure.
+	c := mcpClient(t, d, "up", "")
+	callText(t, c, "crash", nil)
+	req, _ := http.NewRequest(http.MethodGet, base+"/upstreams", nil)
+	req.Header.Set("Cookie", ck)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if m := regexp.MustCompile(`(?s)class="last-error">([^<]*)<`).FindSubmatch(page); m == nil || !strings.Contains(string(m[1]), "process exited") {
+		t.Errorf("upstreams page, last error = %q", m)
 	}
 }
