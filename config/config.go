@@ -150,9 +150,9 @@ type HMACAuth struct {
 	// Key is e.g. ${secret:TWILIO_AUTH_TOKEN}.
 	Key Template `yaml:"key"`
 	// Algorithm is sha256 (default) or sha1.
-	Algorithm string `yaml:"algorithm"`
+	Algorithm HMACAlgorithm `yaml:"algorithm"`
 	// Encoding is base64 (default) or hex.
-	Encoding string `yaml:"encoding"`
+	Encoding HMACEncoding `yaml:"encoding"`
 }
 
 // SecretRef is a ${secret:NAME} reference and where it stands.

@@ -59,3 +59,23 @@ const (
 	ModeEnforce PolicyMode = "enforce" // the default
 	ModeShadow  PolicyMode = "shadow"  // decide and record, let every call through
 )
+
+// HMACAlgorithm is the hash of a request signature
+// (servers.X.auth.hmac.algorithm).
+type HMACAlgorithm string
+
+// Signature hashes.
+const (
+	HMACSHA256 HMACAlgorithm = "sha256" // the default
+	HMACSHA1   HMACAlgorithm = "sha1"
+)
+
+// HMACEncoding is how a request signature is written
+// (servers.X.auth.hmac.encoding).
+type HMACEncoding string
+
+// Signature encodings.
+const (
+	HMACBase64 HMACEncoding = "base64" // the default
+	HMACHex    HMACEncoding = "hex"
+)

@@ -238,10 +238,10 @@ func (c *Config) SetDefaults() {
 			s.Command = c.Resolve(s.Command)
 		}
 		if h := s.Auth.HMAC; h != nil && h.Algorithm == "" {
-			h.Algorithm = "sha256"
+			h.Algorithm = HMACSHA256
 		}
 		if h := s.Auth.HMAC; h != nil && h.Encoding == "" {
-			h.Encoding = "base64"
+			h.Encoding = HMACBase64
 		}
 		if s.Command != "" {
 			if s.Cwd == "" {

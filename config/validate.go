@@ -82,7 +82,7 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.Approval.WebhookURL); c.Approval.WebhookURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http")) {
 		bad("approval.webhook_url", "must be an http or https URL")
 	}
-	if c.Audit.Sync != "normal" && c.Audit.Sync != "full" {
+	if c.Audit.Sync != SyncNormal && c.Audit.Sync != SyncFull {
 		bad("audit.sync", "must be normal or full, not %q", c.Audit.Sync)
 	}
 	if c.Audit.OnError != OnErrorDeny && c.Audit.OnError != OnErrorAllow {
@@ -243,10 +243,10 @@ func (c *Config) validateAuth(p string, s *Server) []error {
 			bad("hmac.header", "must be an HTTP header name")
 		}
 		tmpl("hmac.key", h.Key)
-		if h.Algorithm != "sha256" && h.Algorithm != "sha1" {
+		if h.Algorithm != HMACSHA256 && h.Algorithm != HMACSHA1 {
 			bad("hmac.algorithm", "must be sha256 or sha1, not %q", h.Algorithm)
 		}
-		if h.Encoding != "base64" && h.Encoding != "hex" {
+		if h.Encoding != HMACBase64 && h.Encoding != HMACHex {
 			bad("hmac.encoding", "must be base64 or hex, not %q", h.Encoding)
 		}
 	}

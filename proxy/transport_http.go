@@ -180,14 +180,14 @@ func sign(r *http.Request, h *config.HMACAuth, lookup config.Lookup) error {
 		}
 	}
 	newHash := sha256.New
-	if h.Algorithm == "sha1" {
+	if h.Algorithm == config.HMACSHA1 {
 		newHash = sha1.New
 	}
 	m := hmac.New(newHash, []byte(key))
 	m.Write([]byte(r.URL.String()))
 	m.Write(body)
 	sum := m.Sum(nil)
-	if h.Encoding == "hex" {
+	if h.Encoding == config.HMACHex {
 		r.Header.Set(h.Header, hex.EncodeToString(sum))
 	} else {
 		r.Header.Set(h.Header, base64.StdEncoding.EncodeToString(sum))

@@ -174,7 +174,7 @@ var (
 	upDesc  = prometheus.NewDesc(MetricUpstreamUp, "1 while the upstream is connected.", []string{"server", "transport"}, nil)
 	latDesc = prometheus.NewDesc(MetricUpstreamLatency, "How long the upstream's last answered request took.",
 		[]string{"server"}, nil)
-	checkDesc = prometheus.NewDesc(MetricCheckOK, "1 while a readiness check passes (policy, audit, https, tunnel).",
+	checkDesc = prometheus.NewDesc(MetricCheckOK, "1 while a readiness check passes (policy, audit, certificate, tunnel).",
 		[]string{"check"}, nil)
 )
 
