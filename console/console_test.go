@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
+	"github.com/drawbridge-mcp/drawbridge/config"
+	"github.com/drawbridge-mcp/drawbridge/state"
 )
 
 // TestSQLiteQueryQuotes: the copied sqlite3 command selects exactly what
@@ -51,5 +53,30 @@ func TestHostAndOrigin(t *testing.T) {
 		if sameOrigin(r) != ok {
 			t.Errorf("sameOrigin(Origin: %q) = %v", origin, !ok)
 		}
+	}
+}
+
+// TestHostileNamesEscaped: what clients and upstreams choose (tool names,
+// arguments, reasons) is text on the page, never markup, and a name with a
+// slash stays one path segment in links.
+func TestHostileNamesEscaped(t *testing.T) {
+	c, err := New(Options{Config: &config.Config{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := `<script>alert(1)</script>`
+	var b strings.Builder
+	err = c.pages["approvals"].ExecuteTemplate(&b, "pending", map[string]any{"CSRF": "tok", "Remember": rememberChoices,
+		"Pending": []pendingView{{Approval: state.Approval{ID: "apr_1/../x", Client: evil, Server: "up", Tool: evil,
+			Arguments: `{"q":"` + strings.ReplaceAll(evil, `"`, `\"`) + `"}`, Reason: evil}, Deadline: time.Now()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if strings.Contains(page, "<script>") {
+		t.Fatalf("markup from a client reached the page:\n%s", page)
+	}
+	if !strings.Contains(page, "&lt;script&gt;") || !strings.Contains(page, `action="/approvals/apr_1%2F..%2Fx/approve"`) {
+		t.Fatalf("page:\n%s", page)
 	}
 }

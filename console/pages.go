@@ -47,6 +47,7 @@ var funcs = template.FuncMap{
 	"stamp": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 	"join":  strings.Join,
 	"list":  func(v ...string) []string { return v },
+	"path":  url.PathEscape, // a name as one path segment, whatever it holds
 	"dur":   func(d time.Duration) string { return d.Round(time.Millisecond).String() },
 }
 
@@ -194,7 +195,7 @@ func (c *Console) calls(w http.ResponseWriter, r *http.Request, s *session) {
 	page, _ := strconv.Atoi(q.Get("page"))
 	page = max(page, 0)
 	f.Offset = page * callsPerPage
-	data := map[string]any{"Q": q, "Servers": c.opts.Config.Labels(), "Page": page}
+	data := map[string]any{"Q": q, "Servers": c.opts.Config.Labels()}
 	for _, t := range []struct {
 		key string
 		dst *time.Time
