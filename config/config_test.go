@@ -98,7 +98,9 @@ func TestSecretRefs(t *testing.T) {
 // environment variable; ResolveReferences is the step that does, naming
 // each reference it cannot read by key path.
 func TestValidateOnlyReports(t *testing.T) {
-	const doc = `servers:
+	const doc = `public: {tunnel: openai, tunnel_id: tun_1, server: a, api_key: "${secret:OPENAI_TUNNEL_KEY}"}
+tracing: {endpoint: "http://127.0.0.1:4318", headers: {X-Env: "${env:DRAWBRIDGE_TEST_UNSET}"}}
+servers:
   a:
     url: http://127.0.0.1:1/mcp
     headers: {X-Key: "${env:DRAWBRIDGE_TEST_UNSET}", Authorization: "Bearer ${secret:T}"}
@@ -123,7 +125,8 @@ func TestValidateOnlyReports(t *testing.T) {
 		t.Fatal("Validate changed the config")
 	}
 	err := c.ResolveReferences()
-	for _, want := range []string{"servers.a.headers.X-Key: ${env:DRAWBRIDGE_TEST_UNSET}", "servers.b.env.TOKEN: ${file:missing-token.txt}"} {
+	for _, want := range []string{"servers.a.headers.X-Key: ${env:DRAWBRIDGE_TEST_UNSET}", "servers.b.env.TOKEN: ${file:missing-token.txt}",
+		"tracing.headers.X-Env: ${env:DRAWBRIDGE_TEST_UNSET}"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ResolveReferences = %v, want %q", err, want)
 		}
