@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -230,12 +231,68 @@ servers:
 	recv.mu.Lock()
 	spans, _ := json.Marshal(recv.spans)
 	recv.mu.Unlock()
-	for what, text := range map[string]string{"the log": d.logString(), "/metrics": metrics, "the traces": string(spans)} {
+	console := consolePages(t, "http://"+d.admin, strings.TrimSpace(string(token)), "/calls?tool=leak", "/upstreams", "/tools", "/policy", "/tokens")
+	if !strings.Contains(console, "[REDACTED:") {
+		t.Error("the leak call's page does not show its redacted result")
+	}
+	for what, text := range map[string]string{"the log": d.logString(), "/metrics": metrics, "the traces": string(spans),
+		"the console": console} {
 		if strings.Contains(text, canary) {
 			t.Errorf("the canary secret appears in %s", what)
 		}
 	}
 }
+
+// consolePages logs in to the console and returns the pages at paths, and
+// the page of each call the first one links to, concatenated.
+func consolePages(t *testing.T, base, adminToken string, paths ...string) string {
+	t.Helper()
+	resp, err := noRedirect.PostForm(base+"/login", url.Values{"token": {adminToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cookie string
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "drawbridge_console" {
+			cookie = ck.Name + "=" + ck.Value
+		}
+	}
+	if cookie == "" {
+		t.Fatalf("console login: %s", resp.Status)
+	}
+	get := func(path string) string {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("Cookie", cookie)
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("console %s: %s", path, resp.Status)
+		}
+		return string(b)
+	}
+	var all strings.Builder
+	for i, p := range paths {
+		page := get(p)
+		all.WriteString(page)
+		if i == 0 {
+			links := regexp.MustCompile(`href="(/calls/call_[^"]+)"`).FindAllStringSubmatch(page, -1)
+			if len(links) == 0 {
+				t.Fatalf("no call linked from %s", p)
+			}
+			for _, l := range links {
+				all.WriteString(get(l[1]))
+			}
+		}
+	}
+	return all.String()
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // TestGrafanaDashboard: every query of the shipped dashboard names metrics
 // Drawbridge serves, so no panel is empty by a typo.
