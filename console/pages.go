@@ -296,21 +296,13 @@ func (c *Console) tools(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	rows := make([]toolRow, len(views))
 	for i, v := range views {
-		rows[i] = toolRow{ToolView: v, Pin: pinState(c.opts.Config.Servers[v.Server].Tools.Pin == config.PinOff, byKey[v.Server+"\x00"+v.Tool], v.Hash)}
+		pin := "off"
+		if c.opts.Config.Servers[v.Server].Tools.Pin != config.PinOff {
+			pin = byKey[v.Server+"\x00"+v.Tool].Standing()
+		}
+		rows[i] = toolRow{ToolView: v, Pin: pin}
 	}
 	c.render(w, r, http.StatusOK, "tools", s, map[string]any{"Tools": rows, "Errors": errs, "Notice": r.URL.Query().Get("done")})
-}
-
-func pinState(off bool, p state.Pin, seen string) string {
-	switch {
-	case off:
-		return "off"
-	case p.PinnedHash == "":
-		return "new"
-	case p.PinnedHash != seen:
-		return "changed"
-	}
-	return "trusted"
 }
 
 func (c *Console) tool(w http.ResponseWriter, r *http.Request, s *session) {

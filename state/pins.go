@@ -19,6 +19,18 @@ type Pin struct {
 	AcceptedAt           *time.Time
 }
 
+// Standing says where a tool stands against its pin: "new" (never
+// accepted), "changed" (advertised other than pinned) or "trusted".
+func (p Pin) Standing() string {
+	switch {
+	case p.PinnedHash == "":
+		return "new"
+	case p.PinnedHash != p.SeenHash:
+		return "changed"
+	}
+	return "trusted"
+}
+
 // Verdict says whether a definition may be served.
 type Verdict int
 

@@ -56,9 +56,9 @@ func runTools(ctx context.Context, e env, args []string) error {
 			case proxy.Filtered(sc, p.Tool) != "":
 				status = "filtered (" + proxy.Filtered(sc, p.Tool) + ")"
 			case sc.Tools.Pin == config.PinOff:
-			case p.PinnedHash == "":
+			case p.Standing() == "new":
 				status = "quarantined (new; accept to serve)"
-			case p.PinnedHash != p.SeenHash:
+			case p.Standing() == "changed":
 				status = "quarantined (changed; see tools diff)"
 			}
 			adv, served := proxy.ServedAnnotations(p.SeenDef, p.Tool, sc)
