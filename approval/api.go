@@ -1,9 +1,11 @@
 package approval
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -46,32 +48,8 @@ func Handler(b *Broker, adminToken string) http.Handler {
 		if in.By != "" {
 			by = in.By
 		}
-		var a state.Approval
-		var err error
-		switch r.PathValue("verb") {
-		case "approve":
-			var remember time.Duration
-			if in.Remember != "" {
-				if remember, err = duration.Parse(in.Remember); err != nil {
-					reply(w, http.StatusBadRequest, map[string]string{"error": "remember: " + err.Error()})
-					return
-				}
-			}
-			a, err = b.Approve(r.Context(), r.PathValue("id"), by, remember)
-		case "deny":
-			a, err = b.Deny(r.Context(), r.PathValue("id"), by, in.Reason)
-		default:
-			reply(w, http.StatusNotFound, map[string]string{"error": "use approve or deny"})
-			return
-		}
-		switch {
-		case errors.Is(err, state.ErrNoApproval):
-			reply(w, http.StatusNotFound, map[string]string{"error": err.Error()})
-		case err != nil:
-			reply(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
-		default:
-			reply(w, http.StatusOK, a)
-		}
+		a, err := b.Settle(r.Context(), r.PathValue("id"), r.PathValue("verb"), by, in.Remember, in.Reason)
+		reply(w, SettleStatus(err), answer(a, err))
 	})
 	return RequireToken(adminToken, mux)
 }
@@ -88,6 +66,53 @@ func RequireToken(adminToken string, h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+func answer(a state.Approval, err error) any {
+	if err != nil {
+		return map[string]string{"error": err.Error()}
+	}
+	return a
+}
+
+// Errors of Settle that are the request's fault.
+var (
+	ErrVerb     = errors.New("use approve or deny")
+	ErrRemember = errors.New("remember")
+)
+
+// Settle approves or denies (verb) the pending approval id as by: remember
+// (a duration such as "1h"; "" for the grant TTL) for an approval, reason
+// for a denial. Its errors are ErrVerb, ErrRemember, state.ErrNoApproval
+// or the store's.
+func (b *Broker) Settle(ctx context.Context, id, verb, by, remember, reason string) (state.Approval, error) {
+	switch verb {
+	case "approve":
+		var d time.Duration
+		if remember != "" {
+			var err error
+			if d, err = duration.Parse(remember); err != nil {
+				return state.Approval{}, fmt.Errorf("%w: %v", ErrRemember, err)
+			}
+		}
+		return b.Approve(ctx, id, by, d)
+	case "deny":
+		return b.Deny(ctx, id, by, reason)
+	}
+	return state.Approval{}, ErrVerb
+}
+
+// SettleStatus is the HTTP status of Settle's outcome.
+func SettleStatus(err error) int {
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.Is(err, ErrRemember):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrVerb), errors.Is(err, state.ErrNoApproval):
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
 }
 
 func reply(w http.ResponseWriter, status int, v any) {

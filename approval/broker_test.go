@@ -98,3 +98,38 @@ func TestBrokerDenyAndTimeout(t *testing.T) {
 		t.Errorf("after the timeout %d pending, want the approval kept", len(p))
 	}
 }
+
+// TestSettleRefusesWhatCannotBeMeant: an unknown verb, a remember that is
+// not a duration and an id that is not pending are refused with the status
+// the API and the console answer, and leave the held call waiting; then a
+// good request settles it, and the subscribers hear both changes.
+func TestSettleRefusesWhatCannotBeMeant(t *testing.T) {
+	b, _ := broker(t, 30*time.Second)
+	ctx := context.Background()
+	changed, cancel := b.Subscribe()
+	defer cancel()
+	out, id := held(t, b, state.Approval{Client: "bob", Server: "s", Tool: "t", Arguments: `{}`, ArgsHash: ArgsHash([]byte(`{}`))})
+	<-changed // held
+	for _, tt := range []struct {
+		id, verb, remember string
+		status             int
+	}{{id, "maybe", "", 404}, {id, "approve", "soon", 400}, {"apr_nope", "approve", "", 404}, {"apr_nope", "deny", "", 404}} {
+		if _, err := b.Settle(ctx, tt.id, tt.verb, "x", tt.remember, ""); SettleStatus(err) != tt.status {
+			t.Errorf("Settle(%s, %s, remember %q) = %v (status %d), want %d", tt.id, tt.verb, tt.remember, err, SettleStatus(err), tt.status)
+		}
+	}
+	if p, _ := b.Pending(ctx); len(p) != 1 {
+		t.Fatal("a refused request settled the call")
+	}
+	if _, err := b.Settle(ctx, id, "deny", "console", "", "no"); err != nil {
+		t.Fatal(err)
+	}
+	if o := <-out; o.Status != state.Denied || o.Approval.Note != "no" {
+		t.Fatalf("outcome %+v", o)
+	}
+	select {
+	case <-changed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("subscribers were not told of the denial")
+	}
+}

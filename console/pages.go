@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drawbridge-mcp/drawbridge/approval"
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/internal/duration"
@@ -152,34 +153,16 @@ func (c *Console) approvalEvents(w http.ResponseWriter, r *http.Request, _ *sess
 }
 
 func (c *Console) settle(w http.ResponseWriter, r *http.Request, s *session) {
-	id := r.PathValue("id")
-	var err error
-	var done string
-	switch r.PathValue("verb") {
-	case "approve":
-		var remember time.Duration
-		if v := r.PostForm.Get("remember"); v != "" {
-			if remember, err = duration.Parse(v); err != nil {
-				c.fail(w, r, s, http.StatusBadRequest, "approvals", "remember: "+err.Error(), nil)
-				return
-			}
-		}
-		_, err = c.opts.Broker.Approve(r.Context(), id, "console", remember)
-		done = "approved " + id
-	case "deny":
-		_, err = c.opts.Broker.Deny(r.Context(), id, "console", strings.TrimSpace(r.PostForm.Get("reason")))
-		done = "denied " + id
-	default:
-		http.NotFound(w, r)
-		return
-	}
+	id, verb := r.PathValue("id"), r.PathValue("verb")
+	_, err := c.opts.Broker.Settle(r.Context(), id, verb, "console", r.PostForm.Get("remember"), strings.TrimSpace(r.PostForm.Get("reason")))
 	switch {
 	case errors.Is(err, state.ErrNoApproval):
 		c.fail(w, r, s, http.StatusNotFound, "approvals", fmt.Sprintf("approval %s is no longer pending (decided, or expired)", id), nil)
 	case err != nil:
-		c.fail(w, r, s, http.StatusInternalServerError, "approvals", err.Error(), nil)
+		c.fail(w, r, s, approval.SettleStatus(err), "approvals", err.Error(), nil)
 	default:
-		http.Redirect(w, r, "/approvals?done="+url.QueryEscape(done), http.StatusSeeOther)
+		verb = map[string]string{"approve": "approved", "deny": "denied"}[verb]
+		http.Redirect(w, r, "/approvals?done="+url.QueryEscape(verb+" "+id), http.StatusSeeOther)
 	}
 }
 
