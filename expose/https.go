@@ -36,6 +36,7 @@ type HTTPS struct {
 	plain *http.Server
 	cfg   *config.Public
 	log   *slog.Logger
+	files *certFiles // the user's own certificate, when public.tls
 
 	mu     sync.Mutex
 	status string // the certificate's last news, for /readyz
@@ -56,6 +57,7 @@ func ListenHTTPS(ctx context.Context, cfg *config.Config, log *slog.Logger) (*HT
 		if _, err := files.get(); err != nil {
 			return nil, err
 		}
+		h.files = files
 		tlsCfg = &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return files.get() }}
 		h.ok, h.status = true, "certificate from "+p.TLS.CertFile
 	}
@@ -162,6 +164,31 @@ func (h *HTTPS) Check() (bool, string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.ok, h.status
+}
+
+// NotAfter is when the certificate served now expires (zero when there
+// is none), for the metrics.
+func (h *HTTPS) NotAfter() time.Time {
+	if h.files != nil {
+		c, err := h.files.get()
+		if err != nil || len(c.Certificate) == 0 {
+			return time.Time{}
+		}
+		leaf, err := x509.ParseCertificate(c.Certificate[0])
+		if err != nil {
+			return time.Time{}
+		}
+		return leaf.NotAfter
+	}
+	var latest time.Time
+	if h.cache != nil {
+		for _, c := range h.cache.AllMatchingCertificates(h.cfg.Domain) {
+			if c.Leaf != nil && c.Leaf.NotAfter.After(latest) {
+				latest = c.Leaf.NotAfter
+			}
+		}
+	}
+	return latest
 }
 
 // Renew renews the certificate now, whatever its age, and serves the new

@@ -84,8 +84,12 @@ func TestACMECertificateRenewed(t *testing.T) {
 	if err := h.Renew(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if second := cert(); second.SerialNumber.Cmp(first.SerialNumber) == 0 {
+	second := cert()
+	if second.SerialNumber.Cmp(first.SerialNumber) == 0 {
 		t.Error("the renewed certificate is not the one served")
+	}
+	if got := h.NotAfter(); !got.Equal(second.NotAfter) {
+		t.Errorf("NotAfter = %v, the served certificate's is %v", got, second.NotAfter)
 	}
 }
 
@@ -98,7 +102,7 @@ func TestOwnCertificateReloaded(t *testing.T) {
 	write := func(serial int64) {
 		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "own.drawbridge.test"},
-			DNSNames: []string{"own.drawbridge.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			DNSNames: []string{"own.drawbridge.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Duration(serial) * time.Hour).Truncate(time.Second),
 			IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
 		der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 		c, _ := x509.ParseCertificate(der)
@@ -128,5 +132,8 @@ func TestOwnCertificateReloaded(t *testing.T) {
 			t.Fatal("the replaced certificate was never served")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if got, want := h.NotAfter(), cert().NotAfter; !got.Equal(want) {
+		t.Errorf("NotAfter = %v, the served certificate's is %v", got, want)
 	}
 }

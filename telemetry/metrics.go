@@ -29,6 +29,9 @@ type Sources struct {
 	// PolicyReloads counts policy reloads and the failed ones
 	// (policy.Engine.Reloads).
 	PolicyReloads func() (total, failed uint64)
+	// CertificateExpiry is when the served certificate expires (public
+	// HTTPS only).
+	CertificateExpiry func() time.Time
 	// Checks are the readiness checks (policy, audit, and the certificate
 	// or tunnel when public): 1 while ok.
 	Checks map[string]func() (bool, string)
@@ -68,6 +71,7 @@ const (
 	MetricPolicyReloadErrs = "drawbridge_policy_reload_errors_total"
 	MetricRedactions       = "drawbridge_leak_redactions_total"
 	MetricCheckOK          = "drawbridge_check_ok"
+	MetricCertExpiry       = "drawbridge_certificate_expiry_timestamp_seconds"
 )
 
 // latencyBuckets span a cached policy decision (tens of µs) to a slow
@@ -125,6 +129,16 @@ func NewMetrics(src Sources) *Metrics {
 				func() float64 { n, _ := src.PolicyReloads(); return float64(n) }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: MetricPolicyReloadErrs, Help: "Policy reloads that failed (the previous policy kept serving)."},
 				func() float64 { _, n := src.PolicyReloads(); return float64(n) }))
+	}
+	if src.CertificateExpiry != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: MetricCertExpiry,
+			Help: "When the public certificate expires (Unix seconds; 0 while there is none)."},
+			func() float64 {
+				if t := src.CertificateExpiry(); !t.IsZero() {
+					return float64(t.Unix())
+				}
+				return 0
+			}))
 	}
 	reg.MustRegister(&stateCollector{src: src})
 	return m

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +119,13 @@ public:
 		t.Errorf("events arrived at %v: all at the end, not one by one", arrivals)
 	}
 	t.Logf("event stream over TLS: %v at %v", kinds, arrivals)
+	// The certificate's state and expiry are metrics.
+	m := scrape(t, d, filepath.Join(filepath.Dir(cfg), "data"))
+	exp := regexp.MustCompile(`(?m)^drawbridge_certificate_expiry_timestamp_seconds (\S+)$`).FindStringSubmatch(m)
+	if exp == nil || !strings.Contains(m, `drawbridge_check_ok{check="certificate"} 1`) {
+		t.Fatalf("certificate metrics missing:\n%s", m)
+	}
+	if v, _ := strconv.ParseFloat(exp[1], 64); time.Unix(int64(v), 0).Before(time.Now().Add(24 * time.Hour)) {
+		t.Errorf("certificate expiry %s is not a future date", exp[1])
+	}
 }

@@ -20,6 +20,9 @@ type exposure struct {
 	url string
 	// listener, when set, serves the MCP handler too (HTTPS).
 	listener net.Listener
+	// https, when set, is the HTTPS listener (its certificate's expiry is a
+	// metric).
+	https *expose.HTTPS
 	// tunnel, when set, runs once the handler exists.
 	tunnel  *expose.OpenAITunnel
 	closers []func() error
@@ -42,7 +45,7 @@ func openExposure(ctx context.Context, cfg *config.Config, local net.Listener, v
 		if err != nil {
 			return nil, err
 		}
-		x.url, x.listener = h.URL, h
+		x.url, x.listener, x.https = h.URL, h, h
 		x.closers = append(x.closers, h.Close)
 		checks["certificate"] = h.Check
 	case p.Tunnel == config.TunnelCloudflared:

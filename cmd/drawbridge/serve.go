@@ -128,11 +128,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *built,
 	var ledger *audit.Log
 	var db *state.DB
 	checks := map[string]func() (bool, string){"policy": engine.Check}
+	var certExpiry func() time.Time
+	if cfg.Public.HTTPS() {
+		certExpiry = func() time.Time { return b.exposed.https.NotAfter() }
+	}
 	metrics := telemetry.NewMetrics(telemetry.Sources{
-		Upstreams:     func() []proxy.UpstreamView { return b.srv.Upstreams() },
-		Redactions:    func() uint64 { return b.srv.Redactions() },
-		QueueDepth:    func() int { return ledger.QueueDepth() },
-		PolicyReloads: engine.Reloads,
+		CertificateExpiry: certExpiry,
+		Upstreams:         func() []proxy.UpstreamView { return b.srv.Upstreams() },
+		Redactions:        func() uint64 { return b.srv.Redactions() },
+		QueueDepth:        func() int { return ledger.QueueDepth() },
+		PolicyReloads:     engine.Reloads,
 		Pending: func(ctx context.Context) (int, error) {
 			list, err := db.PendingApprovals(ctx)
 			return len(list), err

@@ -185,15 +185,7 @@ servers:
 		t.Fatal("the canary reached the client")
 	}
 	token, _ := os.ReadFile(filepath.Join(data, "admin.token"))
-	req, _ := http.NewRequest(http.MethodGet, "http://"+d.admin+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	metrics := string(body)
+	metrics := scrape(t, d, data)
 	for _, want := range []string{
 		`drawbridge_calls_total{decision="allow",server="up",status="ok",tool="headers"} 1`,
 		`drawbridge_calls_total{decision="approve",server="up",status="ok",tool="add"} 1`,
@@ -241,6 +233,27 @@ servers:
 			t.Errorf("the canary secret appears in %s", what)
 		}
 	}
+}
+
+// scrape reads a running Drawbridge's /metrics with its admin token.
+func scrape(t *testing.T, d *daemon, dataDir string) string {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+d.admin+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %s", resp.Status)
+	}
+	return string(body)
 }
 
 // consolePages logs in to the console and returns the pages at paths, and
@@ -314,12 +327,13 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 	// What Drawbridge serves: every metric, each given a value.
 	m := telemetry.NewMetrics(telemetry.Sources{
-		Upstreams:     func() []proxy.UpstreamView { return []proxy.UpstreamView{{Label: "x", Transport: "stdio"}} },
-		Redactions:    func() uint64 { return 0 },
-		Pending:       func(context.Context) (int, error) { return 0, nil },
-		QueueDepth:    func() int { return 0 },
-		PolicyReloads: func() (uint64, uint64) { return 1, 0 },
-		Checks:        map[string]func() (bool, string){"policy": func() (bool, string) { return true, "" }},
+		Upstreams:         func() []proxy.UpstreamView { return []proxy.UpstreamView{{Label: "x", Transport: "stdio"}} },
+		Redactions:        func() uint64 { return 0 },
+		Pending:           func(context.Context) (int, error) { return 0, nil },
+		QueueDepth:        func() int { return 0 },
+		PolicyReloads:     func() (uint64, uint64) { return 1, 0 },
+		CertificateExpiry: func() time.Time { return time.Now().Add(90 * 24 * time.Hour) },
+		Checks:            map[string]func() (bool, string){"policy": func() (bool, string) { return true, "" }},
 	})
 	m.ObserveCall(proxy.CallRecord{Server: "x", Tool: "y", Decision: "allow", Status: "ok", Total: 1, Upstream: 1, Policy: 1,
 		ApprovalWait: 1, LedgerWait: 1})
