@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestQuickstart runs the README's first command — drawbridge serve on
@@ -34,16 +33,7 @@ func TestQuickstart(t *testing.T) {
 		result <- got
 	}()
 	cfg := "../../examples/quickstart/drawbridge.yaml"
-	var id string
-	for deadline := time.Now().Add(10 * time.Second); id == ""; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no pending approval appeared")
-		}
-		_, out, _ := cli(t, "", "approvals", "-c", cfg, "--admin", d.admin, "--data-dir", data)
-		if i := strings.Index(out, "apr_"); i >= 0 {
-			id = strings.Fields(out[i:])[0]
-		}
-	}
+	id := pendingApproval(t, "-c", cfg, "--admin", d.admin, "--data-dir", data)
 	if code, _, errOut := cli(t, "", "approvals", "approve", id, "-c", cfg, "--admin", d.admin, "--data-dir", data); code != 0 {
 		t.Fatalf("approvals approve = %d %q", code, errOut)
 	}

@@ -172,6 +172,20 @@ func mcpClient(t *testing.T, d *daemon, label, token string) *client.Client {
 	return c
 }
 
+// pendingApproval waits for a call to be held and returns its approval id,
+// as `drawbridge approvals` (with args: -c, --admin, …) lists it.
+func pendingApproval(t *testing.T, args ...string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		_, out, _ := cli(t, "", append([]string{"approvals"}, args...)...)
+		if i := strings.Index(out, "apr_"); i >= 0 {
+			return strings.Fields(out[i:])[0]
+		}
+	}
+	t.Fatal("no pending approval appeared")
+	return ""
+}
+
 func callText(t *testing.T, c *client.Client, tool string, args map[string]any) (string, bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

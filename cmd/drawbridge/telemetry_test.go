@@ -152,16 +152,7 @@ servers:
 	// A held call: its approval wait is a span of its own.
 	result := make(chan string, 1)
 	go func() { got, _ := callText(t, c, "add", map[string]any{"a": 1, "b": 2}); result <- got }()
-	var id string
-	for deadline := time.Now().Add(10 * time.Second); id == ""; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no pending approval appeared")
-		}
-		_, out, _ := cli(t, "", "approvals", "-c", cfg, "--admin", d.admin)
-		if i := strings.Index(out, "apr_"); i >= 0 {
-			id = strings.Fields(out[i:])[0]
-		}
-	}
+	id := pendingApproval(t, "-c", cfg, "--admin", d.admin)
 	if code, _, errOut := cli(t, "", "approvals", "approve", id, "-c", cfg, "--admin", d.admin); code != 0 {
 		t.Fatalf("approve: %s", errOut)
 	}
