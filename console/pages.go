@@ -290,19 +290,16 @@ func (c *Console) tools(w http.ResponseWriter, r *http.Request, s *session) {
 
 func (c *Console) tool(w http.ResponseWriter, r *http.Request, s *session) {
 	server, name := r.PathValue("server"), r.PathValue("tool")
-	pins, err := c.opts.State.Pins(r.Context(), server)
-	if err != nil {
+	p, ok, err := c.opts.State.Pin(r.Context(), server, name)
+	switch {
+	case err != nil:
 		c.fail(w, r, s, http.StatusInternalServerError, "tool", err.Error(), nil)
-		return
+	case ok:
+		c.render(w, r, http.StatusOK, "tool", s, map[string]any{"Pin": p, "Changed": p.PinnedHash != p.SeenHash,
+			"Diff": diffLines(textdiff.JSON(p.PinnedDef, p.SeenDef)), "Seen": pretty(p.SeenDef)})
+	default:
+		c.fail(w, r, s, http.StatusNotFound, "tool", fmt.Sprintf("no tool %q seen on server %q", name, server), nil)
 	}
-	for _, p := range pins {
-		if p.Tool == name {
-			c.render(w, r, http.StatusOK, "tool", s, map[string]any{"Pin": p, "Changed": p.PinnedHash != p.SeenHash,
-				"Diff": diffLines(textdiff.JSON(p.PinnedDef, p.SeenDef)), "Seen": pretty(p.SeenDef)})
-			return
-		}
-	}
-	c.fail(w, r, s, http.StatusNotFound, "tool", fmt.Sprintf("no tool %q seen on server %q", name, server), nil)
 }
 
 // diffLine is one line of a diff, with its kind for styling.

@@ -180,6 +180,13 @@ func (d *DB) Pins(ctx context.Context, server string) ([]Pin, error) {
 	return out, nil
 }
 
+// Pin is one tool's pin; ok is false when the tool was never seen.
+func (d *DB) Pin(ctx context.Context, server, tool string) (p Pin, ok bool, err error) {
+	all, err := d.loadPins(ctx, d.db)
+	p, ok = all[server+"\x00"+tool]
+	return p, ok, err
+}
+
 func (d *DB) loadPins(ctx context.Context, q querier) (map[string]Pin, error) {
 	rows, err := q.QueryContext(ctx, `SELECT server, tool, pinned_hash, pinned_def, seen_hash, seen_def, first_seen, changed_at, accepted_at FROM pins`)
 	if err != nil {

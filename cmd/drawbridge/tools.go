@@ -70,36 +70,34 @@ func runTools(ctx context.Context, e env, args []string) error {
 		}
 		return t.flush()
 	case pos[0] == "diff" && len(pos) == 3:
-		pins, err := db.Pins(ctx, pos[1])
+		p, ok, err := db.Pin(ctx, pos[1], pos[2])
 		if err != nil {
 			return err
 		}
-		for _, p := range pins {
-			if p.Tool == pos[2] {
-				if *asJSON {
-					err := printJSON(e.stdout, map[string]any{"server": p.Server, "tool": p.Tool, "changed": p.PinnedHash != p.SeenHash,
-						"pinned_hash": p.PinnedHash, "seen_hash": p.SeenHash, "pinned": rawJSON(p.PinnedDef), "seen": rawJSON(p.SeenDef),
-						"diff": textdiff.JSON(p.PinnedDef, p.SeenDef)})
-					if err == nil && *exitCode && p.PinnedHash != p.SeenHash {
-						return exitError{1}
-					}
-					return err
-				}
-				if p.PinnedHash == p.SeenHash {
-					fmt.Fprintf(e.stdout, "%s/%s: unchanged since it was pinned (%s)\n", esc(p.Server), esc(p.Tool), short(p.PinnedHash))
-					return nil
-				}
-				fmt.Fprintf(e.stdout, "--- %s/%s as pinned (%s)\n+++ %s/%s as advertised now (%s)\n", esc(p.Server), esc(p.Tool),
-					short(p.PinnedHash), esc(p.Server), esc(p.Tool), p.SeenHash)
-				fmt.Fprint(e.stdout, escLines(textdiff.JSON(p.PinnedDef, p.SeenDef)))
-				fmt.Fprintf(e.stderr, "to accept exactly this definition: drawbridge tools accept %s %s --hash %s\n", esc(p.Server), esc(p.Tool), p.SeenHash)
-				if *exitCode {
-					return exitError{1}
-				}
-				return nil
-			}
+		if !ok {
+			return fmt.Errorf("no tool %q seen on server %q", pos[2], pos[1])
 		}
-		return fmt.Errorf("no tool %q seen on server %q", pos[2], pos[1])
+		if *asJSON {
+			err := printJSON(e.stdout, map[string]any{"server": p.Server, "tool": p.Tool, "changed": p.PinnedHash != p.SeenHash,
+				"pinned_hash": p.PinnedHash, "seen_hash": p.SeenHash, "pinned": rawJSON(p.PinnedDef), "seen": rawJSON(p.SeenDef),
+				"diff": textdiff.JSON(p.PinnedDef, p.SeenDef)})
+			if err == nil && *exitCode && p.PinnedHash != p.SeenHash {
+				return exitError{1}
+			}
+			return err
+		}
+		if p.PinnedHash == p.SeenHash {
+			fmt.Fprintf(e.stdout, "%s/%s: unchanged since it was pinned (%s)\n", esc(p.Server), esc(p.Tool), short(p.PinnedHash))
+			return nil
+		}
+		fmt.Fprintf(e.stdout, "--- %s/%s as pinned (%s)\n+++ %s/%s as advertised now (%s)\n", esc(p.Server), esc(p.Tool),
+			short(p.PinnedHash), esc(p.Server), esc(p.Tool), p.SeenHash)
+		fmt.Fprint(e.stdout, escLines(textdiff.JSON(p.PinnedDef, p.SeenDef)))
+		fmt.Fprintf(e.stderr, "to accept exactly this definition: drawbridge tools accept %s %s --hash %s\n", esc(p.Server), esc(p.Tool), p.SeenHash)
+		if *exitCode {
+			return exitError{1}
+		}
+		return nil
 	case pos[0] == "accept" && len(pos) >= 2:
 		if err := knownTools(ctx, db, cfg, pos[1], pos[2:]); err != nil {
 			return err
