@@ -34,9 +34,7 @@ const unknownTool = "(unknown)"
 // startCall opens the call's span; its children are the stages that take
 // time (policy, approval wait, ledger write, upstream).
 func (s *Server) startCall(ctx context.Context, u *Upstream) (context.Context, trace.Span) {
-	return s.tracer.Start(ctx, "tools/call "+u.cfg.Label, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(attribute.String("drawbridge.server", u.cfg.Label),
-			attribute.String("mcp.method.name", "tools/call")))
+	return s.tracer.Start(ctx, "tools/call "+u.cfg.Label, trace.WithSpanKind(trace.SpanKindServer))
 }
 
 // span opens a child span of the call's.
@@ -64,11 +62,14 @@ func (s *Server) endCall(ctx context.Context, c *call, span trace.Span) {
 	if s.onCall != nil {
 		s.onCall(rec)
 	}
-	span.SetAttributes(attribute.String("drawbridge.call_id", rec.CallID), attribute.String("drawbridge.request_id", rec.RequestID),
-		attribute.String("drawbridge.client", rec.Client), attribute.String("gen_ai.tool.name", rec.Tool),
-		attribute.String("drawbridge.decision", rec.Decision), attribute.String("drawbridge.status", rec.Status))
-	if rec.Status != audit.StatusOK {
-		span.SetStatus(codes.Error, rec.Status)
+	if span.IsRecording() { // tracing off: nothing to build on every call
+		span.SetAttributes(attribute.String("mcp.method.name", "tools/call"), attribute.String("drawbridge.server", rec.Server),
+			attribute.String("drawbridge.call_id", rec.CallID), attribute.String("drawbridge.request_id", rec.RequestID),
+			attribute.String("drawbridge.client", rec.Client), attribute.String("gen_ai.tool.name", rec.Tool),
+			attribute.String("drawbridge.decision", rec.Decision), attribute.String("drawbridge.status", rec.Status))
+		if rec.Status != audit.StatusOK {
+			span.SetStatus(codes.Error, rec.Status)
+		}
 	}
 	span.End()
 }

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/internal/ijson"
@@ -247,7 +245,6 @@ func (s *Server) authorize(ctx context.Context, c *call) *answer {
 	c.input = s.policyInput(ctx, c.u, c.tool, c.args)
 	pctx, span := s.span(ctx, "policy")
 	d := s.decideInput(pctx, c.input, c.u, c.tool)
-	span.SetAttributes(attribute.String("drawbridge.decision", d.Action))
 	span.End()
 	c.ev.Decision, c.ev.Reason, c.ev.PolicyUS = d.Action, c.redact.Text(d.Reason), audit.Micros(d.Took)
 	if d.Action == policy.Approve && !s.shadow() && s.approvals != nil {
