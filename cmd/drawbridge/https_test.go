@@ -45,10 +45,7 @@ public:
 	_, tok, _ := cli(t, "", "token", "create", "openai", "-c", cfg)
 	tok = strings.TrimSpace(tok)
 	d := serve(t, cfg)
-	for i := 0; i < 100 && !strings.Contains(d.logString(), "EXPOSED"); i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if logs := d.logString(); !strings.Contains(logs, "EXPOSED") || !strings.Contains(logs, "https://mcp.drawbridge.test") {
+	if logs := d.waitLog(logHas("EXPOSED")); !strings.Contains(logs, "EXPOSED") || !strings.Contains(logs, "https://mcp.drawbridge.test") {
 		t.Errorf("no start-up line saying what is exposed where:\n%s", logs)
 	}
 	// The public name resolves to the listener, as DNS would make it.

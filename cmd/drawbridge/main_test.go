@@ -90,6 +90,24 @@ func (d *daemon) logString() string {
 	return d.logs.String()
 }
 
+// waitLog waits, at most 5 s, until the daemon's log satisfies ok, and
+// returns the log as it then stands. Log lines cross a pipe, so a line the
+// daemon wrote before answering may still be in flight when the answer lands.
+func (d *daemon) waitLog(ok func(string) bool) string {
+	for i := 0; i < 100; i++ {
+		if logs := d.logString(); ok(logs) {
+			return logs
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return d.logString()
+}
+
+// logHas is a waitLog condition: the log contains s.
+func logHas(s string) func(string) bool {
+	return func(logs string) bool { return strings.Contains(logs, s) }
+}
+
 // serve starts the real binary and waits until it answers /healthz.
 func serve(t *testing.T, cfgPath string, extra ...string) *daemon {
 	t.Helper()

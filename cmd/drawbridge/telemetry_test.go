@@ -198,7 +198,8 @@ servers:
 
 	// One structured line per call, with its ids, outcome and timings.
 	callLines := 0
-	for _, line := range strings.Split(d.logString(), "\n") {
+	logs := d.waitLog(func(logs string) bool { return strings.Count(logs, "msg=call ") >= 3 })
+	for _, line := range strings.Split(logs, "\n") {
 		if strings.Contains(line, `msg=call `) {
 			callLines++
 			for _, field := range []string{"request_id=req_", "call_id=call_", "client=anonymous", "server=up", "tool=", "decision=", "status=", "duration=", "upstream=", "policy=", "ledger_wait="} {

@@ -231,10 +231,7 @@ func TestCloudflaredTunnel(t *testing.T) {
 		edge, _ = os.ReadFile(portFile)
 		time.Sleep(50 * time.Millisecond)
 	}
-	for i := 0; i < 100 && !strings.Contains(d.logString(), "EXPOSED"); i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !strings.Contains(d.logString(), "https://quiet-river-fake-tunnel.trycloudflare.com") {
+	if !strings.Contains(d.waitLog(logHas("EXPOSED")), "https://quiet-river-fake-tunnel.trycloudflare.com") {
 		t.Errorf("the tunnel URL is not announced:\n%s", d.logString())
 	}
 	call := func(token string) (int, string) {
