@@ -1,18 +1,15 @@
 package proxy_test
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/drawbridge-mcp/drawbridge/internal/golden"
 	"github.com/drawbridge-mcp/drawbridge/internal/mcptest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // requestIDRE finds what differs between runs: request and call ids, the
 // test server's port.
@@ -49,19 +46,7 @@ func TestWireGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, body := h.post(tt.label, tt.body, tt.kv...)
 			got := fmt.Sprintf("HTTP %d\n%s\n", resp.StatusCode, requestIDRE.ReplaceAllString(strings.TrimSpace(string(body)), "<id>"))
-			path := filepath.Join("testdata", "wire", tt.name+".txt")
-			if *update {
-				os.MkdirAll(filepath.Dir(path), 0o755)
-				os.WriteFile(path, []byte(got), 0o644)
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("wire answer changed:\n got %s\nwant %s", got, want)
-			}
+			golden.Check(t, filepath.Join("testdata", "wire", tt.name+".txt"), got)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drawbridge-mcp/drawbridge/internal/golden"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -265,8 +265,6 @@ func TestCompletion(t *testing.T) {
 	}
 }
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
 // TestHelpGolden: the top-level help and each command's help are what
 // testdata/help/*.txt hold (go test ./cmd/drawbridge -run HelpGolden -update
 // rewrites them after a deliberate change).
@@ -278,25 +276,7 @@ func TestHelpGolden(t *testing.T) {
 			args, file = []string{"--help"}, "drawbridge"
 		}
 		_, out, _ := cli(t, "", args...)
-		golden(t, filepath.Join("testdata", "help", file+".txt"), out)
-	}
-}
-
-// golden compares got with the file at path, or rewrites the file under
-// -update.
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		os.WriteFile(path, []byte(got), 0o644)
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n%s", path, got)
+		golden.Check(t, filepath.Join("testdata", "help", file+".txt"), out)
 	}
 }
 
@@ -310,5 +290,5 @@ func TestResponsesConfigGolden(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("responses-config = %d %q", code, errOut)
 	}
-	golden(t, filepath.Join("testdata", "responses-config.json"), out)
+	golden.Check(t, filepath.Join("testdata", "responses-config.json"), out)
 }

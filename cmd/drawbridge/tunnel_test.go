@@ -330,7 +330,7 @@ func TestLocaltunnel(t *testing.T) {
 			t.Fatalf("only %d more connections; the dropped one was not reopened", i)
 		}
 	}
-	if !strings.Contains(d.logString(), "https://brave-fox.loca.lt") || assigned.Load() != 1 {
+	if !strings.Contains(d.waitLog(logHas("https://brave-fox.loca.lt")), "https://brave-fox.loca.lt") || assigned.Load() != 1 {
 		t.Errorf("announced URL missing or %d assignments:\n%s", assigned.Load(), d.logString())
 	}
 }
