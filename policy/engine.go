@@ -101,19 +101,30 @@ func (e *Engine) Source() string {
 // Reload builds a new generation (load, compile, run the policy's tests)
 // and swaps it in. On any failure the old generation keeps serving and the
 // error is returned and kept for Status.
+//
+// A reload of a serving engine is logged before its outcome is published
+// (Status, Reloads): whoever sees the outcome can also read the log line.
 func (e *Engine) Reload(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	next, err := e.build(ctx)
-	e.reloads.Add(1)
+	serving := e.cur.Load() != nil
 	if err != nil {
+		if serving {
+			e.log.Error("policy reload failed; the previous policy keeps serving", "dir", e.opts.Dir, "err", err)
+		}
 		e.reloadErr = err
 		e.reloadErrors.Add(1)
+		e.reloads.Add(1)
 		return err
+	}
+	if serving {
+		e.log.Info("policy reloaded", "dir", e.opts.Dir, "generation", e.generation+1)
 	}
 	e.cur.Store(next)
 	e.loaded, e.reloadErr = time.Now(), nil
 	e.generation++
+	e.reloads.Add(1)
 	return nil
 }
 
