@@ -37,14 +37,17 @@ type Config struct {
 	// MaxBodyBytes caps a request body. Default 4 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// BodyTimeout is how long a client may take to send a request body
-	// once its headers are in. Default 30s.
+	// once its headers are in, on every listener (the admin one too).
+	// Default 30s.
 	BodyTimeout Duration `yaml:"body_timeout"`
 	// WriteTimeout is how long one write to a client may block: a client
 	// that stops reading its response is cut off after it. Event streams
 	// and calls waiting for approval live as long as they need; each write
-	// gets its own deadline. Default 30s.
+	// gets its own deadline. Every listener, the admin one too. Default
+	// 30s.
 	WriteTimeout Duration `yaml:"write_timeout"`
-	// MaxConnsPerAddress caps the open connections from one remote address;
+	// MaxConnsPerAddress caps the open connections from one remote address
+	// on each listener (the admin listener's callers all share loopback's);
 	// more are closed at once. Behind a tunnel every client shares the
 	// tunnel's address: raise it there. Default 256.
 	MaxConnsPerAddress int `yaml:"max_conns_per_address"`

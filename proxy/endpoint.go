@@ -87,8 +87,8 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, u *Upstream) {
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		// The read deadline stays: the server's discard of the rest is
-		// bounded by it, and the connection closes.
+		// The read deadline stays (Deadlines): the server's discard of
+		// the rest is bounded by it, and the connection closes.
 		w.Header().Set("Connection", "close")
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -98,7 +98,6 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 		s.rejectHTTP(w, r, audit.StatusBadRequest, http.StatusBadRequest, "unreadable request body")
 		return nil, false
 	}
-	bodyRead(w)
 	return body, true
 }
 

@@ -15,33 +15,36 @@ import (
 	"github.com/drawbridge-mcp/drawbridge/config"
 )
 
-// Handler returns the MCP listener's handler. The HTTP layer's order, outer
-// to inner, and why:
+// Handler returns the MCP listener's handler. Serve it with HTTPServer,
+// whose deadlines come first (limits.go): the body must arrive within
+// body_timeout and each write finish within write_timeout, so a slow client
+// holds nothing for long, while approval waits and event streams live on.
+// Then the HTTP layer's order, outer to inner, and why:
 //
 //  1. recover       a panic in any stage answers 500 with the request ID and
 //     never takes the process down.
-//  2. deadlines     the body must arrive within body_timeout, and each write
-//     finish within write_timeout (limits.go): a slow client holds nothing
-//     for long, while approval waits and event streams live on.
-//  3. request ID    every later log line, error and response names it.
-//  4. Host/Origin   DNS-rebinding pages are turned away before they can try
+//  2. request ID    every later log line, error and response names it.
+//  3. Host/Origin   DNS-rebinding pages are turned away before they can try
 //     a token or learn anything.
-//  5. client token  nothing below runs for an unauthenticated caller, and it
+//  4. client token  nothing below runs for an unauthenticated caller, and it
 //     learns nothing about the configured servers.
-//  6. protocol      an unsupported MCP-Protocol-Version is refused before the
+//  5. protocol      an unsupported MCP-Protocol-Version is refused before the
 //     body is read.
-//  7. label, scope  an unknown label is a 404 naming the known ones (to an
+//  6. label, scope  an unknown label is a 404 naming the known ones (to an
 //     authenticated client only); a token scoped to other servers is a 403.
-//  8. body limit    the body is read through a cap, so size is bounded before
+//  7. body limit    the body is read through a cap, so size is bounded before
 //     any parsing.
-//  9. MCP endpoint  parse, dispatch, call pipeline.
+//  8. MCP endpoint  parse, dispatch, call pipeline.
+//
+// /healthz and /readyz answer anyone under an allowed Host, with a status
+// and nothing more: the details are on the admin listener (Readiness).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("/mcp/{label}", s.mcp)
 	mux.HandleFunc("/mcp/{label}/", s.mcp)
-	return s.recoverer(s.deadlines(s.identify(mux)))
+	return s.recoverer(s.identify(mux))
 }
 
 func (s *Server) recoverer(next http.Handler) http.Handler {
@@ -70,7 +73,7 @@ func (s *Server) identify(next http.Handler) http.Handler {
 	})
 }
 
-// mcp runs stages 4 to 9 for /mcp/<label>.
+// mcp runs stages 3 to 8 for /mcp/<label>.
 func (s *Server) mcp(w http.ResponseWriter, r *http.Request) {
 	req := RequestFrom(r.Context())
 	if why := s.hosts.check(r); why != "" {
@@ -156,35 +159,53 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readyz reports each upstream's state: 200 when all are connected, 503
-// otherwise. Details (which may name hosts) go only to loopback callers,
-// and only under an allowed Host: a DNS-rebinding page is a loopback
-// caller too.
+// readyz answers whether every upstream is connected: 200 {"ready": true},
+// or 503 {"ready": false}, and nothing more, whoever asks. The MCP listener
+// cannot tell a stranger by address: localtunnel and cloudflared deliver
+// the world's requests from loopback. Which upstream is down and why (dial
+// errors name hosts), the policy's path and the ledger's state are on the
+// admin listener (Readiness). The Host check still applies: a
+// DNS-rebinding page learns not even the status.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if why := s.hosts.check(r); why != "" {
 		s.rejectHTTP(w, r, audit.StatusUnauthenticated, http.StatusForbidden, why)
 		return
 	}
-	servers := map[string]any{}
 	ready := true
-	for l, u := range s.upstreams {
-		ok, detail := u.Status()
+	for _, u := range s.upstreams {
+		ok, _ := u.Status()
 		ready = ready && ok
-		servers[l] = map[string]any{"ready": ok, "detail": detail}
 	}
-	status := http.StatusOK
-	if !ready {
-		status = http.StatusServiceUnavailable
-	}
-	body := map[string]any{"ready": ready}
-	if host, _, _ := net.SplitHostPort(r.RemoteAddr); net.ParseIP(host).IsLoopback() {
-		body["servers"] = servers
+	writeJSON(w, readyStatus(ready), map[string]any{"ready": ready})
+}
+
+// Readiness serves the detailed readiness report, for the admin listener
+// only (behind the admin token): the status /readyz gives, each upstream's
+// state and last error, and each named check (policy, audit, certificate,
+// tunnel) with its detail.
+func (s *Server) Readiness() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		servers := map[string]any{}
+		ready := true
+		for l, u := range s.upstreams {
+			ok, detail := u.Status()
+			ready = ready && ok
+			servers[l] = map[string]any{"ready": ok, "detail": detail}
+		}
+		body := map[string]any{"ready": ready, "servers": servers}
 		for name, check := range s.checks {
 			ok, detail := check()
 			body[name] = map[string]any{"ok": ok, "detail": detail}
 		}
+		writeJSON(w, readyStatus(ready), body)
+	})
+}
+
+func readyStatus(ready bool) int {
+	if ready {
+		return http.StatusOK
 	}
-	writeJSON(w, status, body)
+	return http.StatusServiceUnavailable
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

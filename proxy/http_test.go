@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -320,6 +322,12 @@ func TestUpstreamFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		public, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || strings.TrimSpace(string(public)) != `{"ready":false}` {
+			t.Fatalf("MCP listener's readyz = %d %s, want 503 and only the status", resp.StatusCode, public)
+		}
+		code, report := readiness(t, h)
 		var body struct {
 			Ready   bool `json:"ready"`
 			Servers map[string]struct {
@@ -327,13 +335,27 @@ func TestUpstreamFaults(t *testing.T) {
 				Detail string `json:"detail"`
 			} `json:"servers"`
 		}
-		_ = json.NewDecoder(resp.Body).Decode(&body)
-		resp.Body.Close()
-		if resp.StatusCode != 503 || body.Ready || body.Servers["down"].Ready || !body.Servers["slow"].Ready ||
+		_ = json.Unmarshal(report, &body)
+		if code != 503 || body.Ready || body.Servers["down"].Ready || !body.Servers["slow"].Ready ||
 			!strings.Contains(body.Servers["down"].Detail, "refused") {
-			t.Fatalf("readyz = %d %+v, want 503 with down not ready and slow ready", resp.StatusCode, body)
+			t.Fatalf("readiness = %d %s, want 503 with down not ready and slow ready", code, report)
 		}
 	})
+}
+
+// readiness reads the detailed report the admin listener serves
+// (Server.Readiness), from a loopback listener of its own.
+func readiness(t *testing.T, h *harness) (int, []byte) {
+	t.Helper()
+	admin := httptest.NewServer(h.Srv.Readiness())
+	defer admin.Close()
+	resp, err := http.Get(admin.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }
 
 // TestHealthz answers without a token.

@@ -1,31 +1,67 @@
 package proxy
 
 import (
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/drawbridge-mcp/drawbridge/config"
 )
 
-// deadlines bounds what a slow client can hold. The body must arrive within
-// body_timeout of the handler starting (the server's ReadHeaderTimeout
-// covers the headers); after that the read deadline is lifted, because a
-// read deadline that expires while a handler waits cancels its context, and
-// calls may wait minutes for approval. Each write gets write_timeout from
-// the moment it starts: an event stream or an approval wait lives as long
-// as it needs, while a client that stops reading is cut off. One server-wide
-// WriteTimeout would cut both.
-func (s *Server) deadlines(next http.Handler) http.Handler {
+// HTTPServer is the http.Server every Drawbridge listener serves h with
+// (the MCP listener, the public ones and the admin listener), so a slow
+// client holds nothing for long on any of them: the headers must arrive
+// within 10s, the body within body_timeout, each write finish within
+// write_timeout (Deadlines), and an idle keep-alive connection is closed
+// after 120s. Serve it on LimitListener(ln, cfg.MaxConnsPerAddress).
+func HTTPServer(cfg *config.Config, h http.Handler, errorLog *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:           Deadlines(h, cfg.BodyTimeout.D(), cfg.WriteTimeout.D()),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          errorLog,
+	}
+}
+
+// Deadlines bounds what a slow client can hold. The body must arrive within
+// body timeout of the handler starting (the server's ReadHeaderTimeout
+// covers the headers); once it has been read to its end, or at once when
+// there is none, the read deadline is lifted, because a read deadline that
+// expires while a handler waits cancels its context, and calls may wait
+// minutes for approval and event streams stay open for hours. Each write
+// gets write from the moment it starts: an event stream or an approval wait
+// lives as long as it needs, while a client that stops reading is cut off.
+// One server-wide WriteTimeout would cut both.
+func Deadlines(next http.Handler, body, write time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
-		_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout.D()))
-		next.ServeHTTP(&deadlineWriter{ResponseWriter: w, rc: rc, d: s.cfg.WriteTimeout.D()}, r)
+		if r.Body != nil && r.Body != http.NoBody {
+			_ = rc.SetReadDeadline(time.Now().Add(body))
+			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+		}
+		next.ServeHTTP(&deadlineWriter{ResponseWriter: w, rc: rc, d: write}, r)
 	})
 }
 
-// bodyRead lifts the read deadline once the request body is in.
-func bodyRead(w http.ResponseWriter) {
-	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+// deadlineBody lifts the read deadline when the body has been read to its
+// end. A body that fails (too large, too slow) keeps it: the server's
+// discard of the rest is bounded by it, and the connection closes.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // deadlineWriter gives each write and flush its own deadline.

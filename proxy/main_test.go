@@ -163,7 +163,7 @@ func startWith(t testing.TB, yaml string, opts harnessOpts) *harness {
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}
-	h.http = &http.Server{Handler: h.Srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	h.http = proxy.HTTPServer(cfg, h.Srv.Handler(), nil)
 	go h.http.Serve(proxy.LimitListener(ln, cfg.MaxConnsPerAddress))
 	t.Cleanup(h.stop)
 	return h

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -109,7 +108,7 @@ func TestPolicyOnTheCall(t *testing.T) {
 }
 
 // TestPolicyHotReloadThroughProxy: an edit changes decisions without a
-// restart; a broken edit keeps the old policy and shows in /readyz.
+// restart; a broken edit keeps the old policy and shows in the admin listener's /readyz.
 func TestPolicyHotReloadThroughProxy(t *testing.T) {
 	h, dir := policyHarness(t, regoHeader+`decision := {"action": "allow", "reason": "v1"}`, "")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -131,18 +130,14 @@ func TestPolicyHotReloadThroughProxy(t *testing.T) {
 	})
 	write(`decision := {"action": "allow", "reason": `)
 	eventually(t, "/readyz to report the broken reload", func() bool {
-		resp, err := http.Get(h.URL + "/readyz")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
+		_, report := readiness(t, h)
 		var body struct {
 			Policy struct {
 				OK     bool   `json:"ok"`
 				Detail string `json:"detail"`
 			} `json:"policy"`
 		}
-		_ = json.NewDecoder(resp.Body).Decode(&body)
+		_ = json.Unmarshal(report, &body)
 		return !body.Policy.OK && strings.Contains(body.Policy.Detail, "last reload failed")
 	})
 	if got := h.call("up", "echo", map[string]any{"text": "x"}).text(); !strings.Contains(got, "v2 says no") {

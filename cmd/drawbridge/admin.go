@@ -22,8 +22,8 @@ import (
 )
 
 // admin is what the loopback admin listener serves: the approvals API
-// (the CLI's), /metrics (both with the admin token as a Bearer token) and
-// the web console (a login with the same token).
+// (the CLI's), /metrics and /readyz's details (all with the admin token as
+// a Bearer token) and the web console (a login with the same token).
 type admin struct {
 	cfg     *config.Config
 	token   string
@@ -45,20 +45,25 @@ func (a *admin) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", approval.Handler(a.broker, a.token))
 	mux.Handle("GET /metrics", approval.RequireToken(a.token, a.metrics.Handler()))
+	mux.Handle("GET /readyz", approval.RequireToken(a.token, a.srv.Readiness()))
 	mux.Handle("/", c)
 	return mux, nil
 }
 
-// serveAdmin listens on admin.listen and serves h until stop is called.
+// serveAdmin listens on admin.listen and serves h until stop is called,
+// with the MCP listener's deadlines (body_timeout, write_timeout) and
+// connection cap (max_conns_per_address): loopback is not a trusted
+// caller, any local process or a browser page can open connections.
 func serveAdmin(cfg *config.Config, h http.Handler, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("admin listener: %w", err)
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	go hs.Serve(ln)
+	hs := proxy.HTTPServer(cfg, h, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	go hs.Serve(proxy.LimitListener(ln, cfg.MaxConnsPerAddress))
 	base := "http://" + ln.Addr().String()
-	log.Info("admin listening", "console", base+"/", "api", base+"/api/approvals", "metrics", base+"/metrics")
+	log.Info("admin listening", "console", base+"/", "api", base+"/api/approvals", "metrics", base+"/metrics",
+		"readyz", base+"/readyz")
 	return func() { hs.Close() }, nil
 }
 

@@ -73,7 +73,7 @@ func runDoctor(ctx context.Context, e env, args []string) error {
 	if *base != "" {
 		doctorPublic(ctx, *base, add)
 	} else if cfg.Public.Tunnel == config.TunnelOpenAI {
-		add(finding{Check: "public", Status: "ok", Detail: "OpenAI Secure MCP Tunnel " + cfg.Public.TunnelID + ": no public URL to check; serve's /readyz shows the tunnel's state"})
+		add(finding{Check: "public", Status: "ok", Detail: "OpenAI Secure MCP Tunnel " + cfg.Public.TunnelID + ": no public URL to check; the admin listener's /readyz shows the tunnel's state"})
 	} else {
 		add(finding{Check: "public", Status: "warn", Detail: "nothing is exposed: the Responses API cannot reach " + cfg.Listen,
 			OpenAI: `424 "Error retrieving tool list from MCP server"`, Fix: "set public.domain, or public.tunnel (see Going public); for a tunnel you run yourself pass --url"})
@@ -235,7 +235,7 @@ func doctorCert(u *url.URL) finding {
 	left := time.Until(leaf.NotAfter)
 	if left < 14*24*time.Hour {
 		return finding{Check: "certificate", Status: "fail", Detail: fmt.Sprintf("valid for %s, expires %s", u.Hostname(), leaf.NotAfter.Format(time.RFC3339)),
-			OpenAI: "424 once it expires", Fix: "renew it (with public.domain renewal is automatic; check serve's log and /readyz)"}
+			OpenAI: "424 once it expires", Fix: "renew it (with public.domain renewal is automatic; check serve's log and the admin listener's /readyz)"}
 	}
 	return finding{Check: "certificate", Status: "ok", Detail: fmt.Sprintf("valid for %s until %s", u.Hostname(), leaf.NotAfter.Format("2006-01-02"))}
 }

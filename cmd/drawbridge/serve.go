@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"runtime/pprof"
 	"strings"
@@ -223,12 +222,7 @@ func (b *built) close() {
 // lets in-flight calls finish within shutdown_grace.
 func (b *built) serve(ctx context.Context, stdout io.Writer, h slog.Handler) error {
 	cfg, log := b.cfg, b.log
-	hs := &http.Server{
-		Handler:           b.srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
-	}
+	hs := proxy.HTTPServer(cfg, b.srv.Handler(), slog.NewLogLogger(h, slog.LevelWarn))
 	b.srv.Warm(ctx)
 	log.Info("drawbridge listening", "url", "http://"+b.ln.Addr().String()+"/mcp/<label>",
 		"servers", strings.Join(cfg.Labels(), ","), "auth", cfg.Auth, "policy", b.policy, "policy_mode", cfg.Policy.Mode)

@@ -264,16 +264,18 @@ func TestCloudflaredTunnel(t *testing.T) {
 	}
 }
 
-// TestLocaltunnel: serve asks a localtunnel server (a fake written from the
-// protocol) for a tunnel, keeps its connections open, answers requests sent
-// down them, allows the assigned Host, and reopens a connection that drops.
-func TestLocaltunnel(t *testing.T) {
+// fakeLocaltunnel is a localtunnel server written from the protocol: its
+// API assigns https://brave-fox.loca.lt with two connections, and conns
+// yields each connection serve opens to it (requests from "the internet"
+// are written down them, so they reach serve from loopback).
+func fakeLocaltunnel(t *testing.T) (api *httptest.Server, conns chan net.Conn, assigned *atomic.Int32) {
+	t.Helper()
 	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tcp.Close()
-	conns := make(chan net.Conn, 16)
+	t.Cleanup(func() { tcp.Close() })
+	conns = make(chan net.Conn, 16)
 	go func() {
 		for {
 			c, err := tcp.Accept()
@@ -283,8 +285,8 @@ func TestLocaltunnel(t *testing.T) {
 			conns <- c
 		}
 	}()
-	var assigned atomic.Int32
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	assigned = &atomic.Int32{}
+	api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := r.URL.Query()["new"]; !ok {
 			http.NotFound(w, r)
 			return
@@ -292,7 +294,15 @@ func TestLocaltunnel(t *testing.T) {
 		assigned.Add(1)
 		fmt.Fprintf(w, `{"id":"fake","port":%d,"max_conn_count":2,"url":"https://brave-fox.loca.lt"}`, tcp.Addr().(*net.TCPAddr).Port)
 	}))
-	defer api.Close()
+	t.Cleanup(api.Close)
+	return api, conns, assigned
+}
+
+// TestLocaltunnel: serve asks a localtunnel server (a fake written from the
+// protocol) for a tunnel, keeps its connections open, answers requests sent
+// down them, allows the assigned Host, and reopens a connection that drops.
+func TestLocaltunnel(t *testing.T) {
+	api, conns, assigned := fakeLocaltunnel(t)
 	cfg := writeConfig(t, fmt.Sprintf("servers:\n  kid:\n    command: %s\n    tools: {read_only: [echo]}\npublic:\n  tunnel: localtunnel\n  localtunnel_host: %s\n",
 		filepath.Join(binDir, "testupstream"), api.URL))
 	_, tok, _ := cli(t, "", "token", "create", "openai", "-c", cfg)
