@@ -198,6 +198,47 @@ func FuzzTemplate(f *testing.F) {
 	})
 }
 
+// TestControlPlaneInClear: the openai tunnel's control plane must be https,
+// since the tunnel's API key is sent to it; plain http is a config error
+// naming the key and quoting the value, except to a loopback host.
+func TestControlPlaneInClear(t *testing.T) {
+	for _, tt := range []struct {
+		name, url string
+		ok        bool
+	}{
+		{"https", "https://api.openai.com", true},
+		{"https elsewhere", "https://tunnel.internal.example:8443/base", true},
+		{"http loopback v4", "http://127.0.0.1:9000", true},
+		{"http loopback 127/8", "http://127.8.9.10", true},
+		{"http loopback v6", "http://[::1]:9000", true},
+		{"http localhost", "http://LOCALHOST:9000", true},
+		{"http remote", "http://api.openai.com", false},
+		{"http private address", "http://10.0.0.5:8080", false},
+		{"http lookalike", "http://127.0.0.1.evil.example", false},
+		{"http localhost lookalike", "http://localhost.evil.example", false},
+		{"no scheme", "api.openai.com", false},
+		{"ws", "ws://127.0.0.1:9000", false},
+		{"no host", "https://", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, "servers:\n  a:\n    url: http://127.0.0.1:1/mcp\npublic: {tunnel: openai, tunnel_id: t, "+
+				"api_key: \"${secret:KEY}\", control_plane: \""+tt.url+"\"}\n")
+			if tt.ok && err != nil {
+				t.Fatalf("control_plane %q: %v, want accepted", tt.url, err)
+			}
+			want := "public.control_plane: " + strconv.Quote(tt.url)
+			if !tt.ok && (err == nil || !strings.Contains(err.Error(), want)) {
+				t.Fatalf("control_plane %q: %v, want an error starting %s", tt.url, err, want)
+			}
+		})
+	}
+	_, err := load(t, "servers:\n  a:\n    url: http://127.0.0.1:1/mcp\npublic: {tunnel: openai, tunnel_id: t, "+
+		"api_key: \"${secret:KEY}\", control_plane: \"http://user:hunter2@api.example.com\"}\n")
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("control_plane with a password: %v, want refused without the password", err)
+	}
+}
+
 // TestPublicSafeByDefault: going public cannot be combined with auth:
 // none, the public domain becomes an allowed Host, and every public setting
 // that cannot work is named.

@@ -56,7 +56,9 @@ type Public struct {
 	// Server is the label the openai tunnel serves. Default: the only one.
 	Server string `yaml:"server"`
 	// ControlPlane is the openai tunnel's API base. Default
-	// https://api.openai.com.
+	// https://api.openai.com. It must be https (the tunnel's API key is
+	// sent to it), unless its host is loopback (127.0.0.0/8, ::1,
+	// localhost): a local test double.
 	ControlPlane string `yaml:"control_plane"`
 	// Cloudflared is the cloudflared executable. Default: cloudflared on
 	// PATH.
@@ -163,9 +165,34 @@ func (c *Config) validatePublic(bad func(path, format string, args ...any)) {
 	default:
 		bad("public.tunnel", "must be ngrok, cloudflared, localtunnel or openai, not %q", p.Tunnel)
 	}
+	if p.ControlPlane != "" && !safeControlPlane(p.ControlPlane) {
+		shown := p.ControlPlane
+		if u, err := url.Parse(shown); err == nil && u.User != nil {
+			shown = u.Redacted() // a password in the URL is not repeated
+		}
+		bad("public.control_plane", "%q must be an https URL (the tunnel's API key is sent to it); "+
+			"plain http only to a loopback host (127.0.0.1, [::1], localhost)", shown)
+	}
 	if !p.APIKey.IsZero() && len(p.APIKey.SecretNames()) == 0 {
 		bad("public.api_key", "keep it in the vault: ${secret:NAME} (drawbridge secret set NAME)")
 	}
+}
+
+// safeControlPlane reports whether the tunnel's key may be sent to base:
+// over https to any host, or over http to loopback only, where the key
+// never leaves the machine.
+func safeControlPlane(base string) bool {
+	u, err := url.Parse(base)
+	if err != nil || u.Hostname() == "" {
+		return false
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return true
+	case "http":
+		return IsLoopback(net.JoinHostPort(u.Hostname(), "0"))
+	}
+	return false
 }
 
 // where says what a public setting exposes, for messages.
