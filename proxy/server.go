@@ -61,8 +61,9 @@ type Options struct {
 	Pins Pins
 	// Approvals holds calls the policy sends to a person; nil refuses them.
 	Approvals Approvals
-	// Checks add named readiness reports to /readyz (the policy engine's
-	// last reload, say). They inform; they do not make Drawbridge unready.
+	// Checks add named readiness reports to the admin listener's readiness
+	// report (Readiness: the policy engine's last reload, say). They
+	// inform; they do not make Drawbridge unready.
 	Checks map[string]func() (ok bool, detail string)
 	// Observe sees every finished tools/call (metrics); nil: nobody.
 	Observe func(CallRecord)
@@ -152,7 +153,7 @@ func New(opts Options) (*Server, error) {
 }
 
 // Warm connects every upstream and loads its tools in the background, so the
-// first call does not pay for it and /readyz tells the truth early.
+// first call does not pay for it and readiness tells the truth early.
 func (s *Server) Warm(ctx context.Context) {
 	for _, u := range s.upstreams {
 		go func() {
