@@ -21,21 +21,25 @@ const maxToolPages = 100
 
 // Tool is one upstream tool. Raw is its definition exactly as the upstream
 // sent it, forwarded byte-for-byte (typed decoding would drop keys such as
-// anyOf and $schema); the other fields are read from it for filtering and
-// policy.
+// anyOf and $schema); the other fields are read from it, by their exact
+// keys (readTool), for filtering and policy.
 type Tool struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	InputSchema json.RawMessage `json:"inputSchema,omitempty"`
-	Annotations json.RawMessage `json:"annotations,omitempty"`
-	Raw         json.RawMessage `json:"-"`
+	Name        string
+	Description string
+	InputSchema json.RawMessage
+	Annotations json.RawMessage
+	Raw         json.RawMessage
 	// Served is the definition clients get (annotations as the config
 	// says); Hash and Def are the pinned form of Raw, Legacy the hash an
 	// earlier version pinned it by.
-	Served json.RawMessage `json:"-"`
-	Hash   string          `json:"-"`
-	Def    string          `json:"-"`
-	Legacy string          `json:"-"`
+	Served json.RawMessage
+	Hash   string
+	Def    string
+	Legacy string
+	// Ambiguous says why clients could read the definition two ways ("" when
+	// they read it alike): such a tool is quarantined whatever its pin says
+	// (definition.go).
+	Ambiguous string
 	// schema is InputSchema read strictly, once, for the arguments check
 	// (nil when it does not read strictly).
 	schema *ijson.Value
@@ -165,8 +169,8 @@ func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 			return nil, fmt.Errorf("tools/list from %s: malformed result: %w", u.cfg.Label, err)
 		}
 		for _, r := range res.Tools {
-			var t Tool
-			if err := json.Unmarshal(r, &t); err != nil || t.Name == "" {
+			t, ok := readTool(r)
+			if !ok {
 				u.log.Warn("upstream tool without a valid definition skipped")
 				continue
 			}
@@ -178,6 +182,7 @@ func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 			t.Served = served(r, t.Name, u.cfg)
 			t.Hash, t.Def = definition(r)
 			t.Legacy = legacyHash(r)
+			t.Ambiguous = ambiguity(r) // reported by onFetch (Server.observe)
 			t.schema, _ = ijson.Parse(t.InputSchema)
 			c.byName[t.Name] = len(c.tools)
 			c.tools = append(c.tools, t)
