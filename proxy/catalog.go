@@ -212,8 +212,9 @@ func (u *Upstream) warnLookalikes(c *catalog) {
 }
 
 // FetchTools connects to an upstream once and returns its tools
-// definitions as the policy sees them, with the config's filtering applied,
-// for the CLI (policy eval, responses-config).
+// definitions as the policy sees them, with the config's filtering applied
+// and without the definitions that read two ways (quarantined: logged), for
+// the CLI (policy eval, responses-config, doctor).
 func FetchTools(ctx context.Context, cfg *config.Server, log *slog.Logger, vault Vault) ([]policy.Tool, error) {
 	if vault == nil {
 		vault = noVault{}
@@ -226,6 +227,10 @@ func FetchTools(ctx context.Context, cfg *config.Server, log *slog.Logger, vault
 	}
 	var out []policy.Tool
 	for _, t := range cat.tools {
+		if t.Ambiguous != "" {
+			u.log.Warn("upstream tool left out: quarantined", "tool", t.Name, "why", t.Ambiguous)
+			continue
+		}
 		if filtered(cfg.Tools, t.Name) == "" {
 			out = append(out, policy.Tool{Name: t.Name, Description: t.Description, Annotations: t.Annotations, InputSchema: t.InputSchema})
 		}
@@ -244,5 +249,5 @@ func FetchTool(ctx context.Context, cfg *config.Server, name string, log *slog.L
 			return t, nil
 		}
 	}
-	return policy.Tool{}, fmt.Errorf("server %q has no tool %q (or config filtering hides it)", cfg.Label, name)
+	return policy.Tool{}, fmt.Errorf("server %q has no tool %q (or config filtering hides it, or it is quarantined)", cfg.Label, name)
 }
