@@ -21,21 +21,25 @@ const maxToolPages = 100
 
 // Tool is one upstream tool. Raw is its definition exactly as the upstream
 // sent it, forwarded byte-for-byte (typed decoding would drop keys such as
-// anyOf and $schema); the other fields are read from it for filtering and
-// policy.
+// anyOf and $schema); the other fields are read from it, by their exact
+// keys (readTool), for filtering and policy.
 type Tool struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	InputSchema json.RawMessage `json:"inputSchema,omitempty"`
-	Annotations json.RawMessage `json:"annotations,omitempty"`
-	Raw         json.RawMessage `json:"-"`
+	Name        string
+	Description string
+	InputSchema json.RawMessage
+	Annotations json.RawMessage
+	Raw         json.RawMessage
 	// Served is the definition clients get (annotations as the config
 	// says); Hash and Def are the pinned form of Raw, Legacy the hash an
 	// earlier version pinned it by.
-	Served json.RawMessage `json:"-"`
-	Hash   string          `json:"-"`
-	Def    string          `json:"-"`
-	Legacy string          `json:"-"`
+	Served json.RawMessage
+	Hash   string
+	Def    string
+	Legacy string
+	// Ambiguous says why clients could read the definition two ways ("" when
+	// they read it alike): such a tool is quarantined whatever its pin says
+	// (definition.go).
+	Ambiguous string
 	// schema is InputSchema read strictly, once, for the arguments check
 	// (nil when it does not read strictly).
 	schema *ijson.Value
@@ -165,8 +169,8 @@ func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 			return nil, fmt.Errorf("tools/list from %s: malformed result: %w", u.cfg.Label, err)
 		}
 		for _, r := range res.Tools {
-			var t Tool
-			if err := json.Unmarshal(r, &t); err != nil || t.Name == "" {
+			t, ok := readTool(r)
+			if !ok {
 				u.log.Warn("upstream tool without a valid definition skipped")
 				continue
 			}
@@ -178,6 +182,7 @@ func (u *Upstream) fetchTools(ctx context.Context) (*catalog, error) {
 			t.Served = served(r, t.Name, u.cfg)
 			t.Hash, t.Def = definition(r)
 			t.Legacy = legacyHash(r)
+			t.Ambiguous = ambiguity(r) // reported by onFetch (Server.observe)
 			t.schema, _ = ijson.Parse(t.InputSchema)
 			c.byName[t.Name] = len(c.tools)
 			c.tools = append(c.tools, t)
@@ -207,8 +212,9 @@ func (u *Upstream) warnLookalikes(c *catalog) {
 }
 
 // FetchTools connects to an upstream once and returns its tools
-// definitions as the policy sees them, with the config's filtering applied,
-// for the CLI (policy eval, responses-config).
+// definitions as the policy sees them, with the config's filtering applied
+// and without the definitions that read two ways (quarantined: logged), for
+// the CLI (policy eval, responses-config, doctor).
 func FetchTools(ctx context.Context, cfg *config.Server, log *slog.Logger, vault Vault) ([]policy.Tool, error) {
 	if vault == nil {
 		vault = noVault{}
@@ -221,6 +227,10 @@ func FetchTools(ctx context.Context, cfg *config.Server, log *slog.Logger, vault
 	}
 	var out []policy.Tool
 	for _, t := range cat.tools {
+		if t.Ambiguous != "" {
+			u.log.Warn("upstream tool left out: quarantined", "tool", t.Name, "why", t.Ambiguous)
+			continue
+		}
 		if filtered(cfg.Tools, t.Name) == "" {
 			out = append(out, policy.Tool{Name: t.Name, Description: t.Description, Annotations: t.Annotations, InputSchema: t.InputSchema})
 		}
@@ -239,5 +249,5 @@ func FetchTool(ctx context.Context, cfg *config.Server, name string, log *slog.L
 			return t, nil
 		}
 	}
-	return policy.Tool{}, fmt.Errorf("server %q has no tool %q (or config filtering hides it)", cfg.Label, name)
+	return policy.Tool{}, fmt.Errorf("server %q has no tool %q (or config filtering hides it, or it is quarantined)", cfg.Label, name)
 }

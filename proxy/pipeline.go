@@ -23,7 +23,9 @@ import (
 //  2. config allow/deny          what the operator excluded is never shown.
 //  3. pin check                  a tool whose definition changed since it was
 //     trusted (a rug pull), or a new one under tools.pin: strict, is
-//     quarantined: not shown.
+//     quarantined: not shown; and so is a definition clients could read two
+//     ways (keys equal but for case, a read key in another case:
+//     definition.go), whatever its pin says.
 //  4. policy visibility          a tool the policy denies for this client is
 //     not shown (the call is still checked: lists are cached by clients).
 //  5. answer                     upstream definitions byte-for-byte but for
@@ -47,7 +49,8 @@ import (
 //     clients cache lists and may call what they were never shown.
 //  4. checkPin    a quarantined tool is refused, with how to review and
 //     accept it: its new description or schema is not what the operator (or
-//     the policy) looked at.
+//     the policy) looked at. One that reads two ways is refused saying that
+//     accepting it would not help.
 //  5. authorize   the policy decides on the call itself, with its arguments:
 //     the API-side require_approval is set by whoever writes the request and
 //     is only advice. deny refuses; approve holds the call for a person (or
@@ -235,6 +238,11 @@ func (s *Server) checkPin(ctx context.Context, c *call) *answer {
 		return nil
 	}
 	label, name := c.u.cfg.Label, c.tool.Name
+	if c.tool.Ambiguous != "" {
+		return answered(s.refuse(ctx, c, audit.StatusDenied, policy.Deny, "quarantined: "+why, fmt.Sprintf(
+			"Tool %q on server %q is quarantined: %s. Accepting it would not help: the upstream must list it so that every client reads it alike.",
+			name, label, why)))
+	}
 	return answered(s.refuse(ctx, c, audit.StatusDenied, policy.Deny, "quarantined: "+why, fmt.Sprintf(
 		"Tool %q on server %q is quarantined: %s. An operator can review it with `drawbridge tools diff %s %s` and accept it with `drawbridge tools accept %s %s`.",
 		name, label, why, label, name, label, name)))

@@ -147,6 +147,7 @@ func New(opts Options) (*Server, error) {
 	for label, sc := range cfg.Servers {
 		u := newUpstream(sc, s.log, s.scrub, s.lookupFor)
 		u.onFetch = func(ctx context.Context, c *catalog) { s.observe(ctx, u, c) }
+		u.changes.summary = func(counts map[string]int, others int) { s.changesSuppressed(u, counts, others) }
 		s.upstreams[label] = u
 	}
 	return s, nil

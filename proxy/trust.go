@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/config"
@@ -77,39 +79,63 @@ var hintKeys = []string{"readOnlyHint", "destructiveHint", "idempotentHint", "op
 // allowed_tools and require_approval: a tool that writes but says it only
 // reads would skip approval. So the config decides (tools.read_only,
 // tools.destructive), the upstream's own hints survive only under
-// trust_annotations, and everything else is forwarded byte-for-byte.
+// trust_annotations (and only as the spec spells them), and everything
+// else is forwarded byte-for-byte. Hints are removed in any case (any key
+// ending in "hint") from any member a client may read as annotations
+// ("Annotations" too: see definition.go).
 func served(raw json.RawMessage, name string, cfg *config.Server) json.RawMessage {
 	readOnly, destructive := matchAny(cfg.Tools.ReadOnly, name), matchAny(cfg.Tools.Destructive, name)
 	var tool map[string]json.RawMessage
 	if json.Unmarshal(raw, &tool) != nil {
 		return raw
 	}
-	var ann map[string]json.RawMessage
-	_ = json.Unmarshal(tool["annotations"], &ann)
-	if ann == nil {
-		ann = map[string]json.RawMessage{}
+	changed := false
+	for k, v := range tool { // "annotations", and any other case of it a client may read as it
+		if ijson.Fold(k) != foldedAnnotations {
+			continue
+		}
+		if ann, stripped := withoutHints(v, cfg.TrustAnnotations && k == "annotations"); stripped {
+			changed = true
+			if tool[k] = mustJSON(ann); len(ann) == 0 {
+				delete(tool, k)
+			}
+		}
 	}
-	before := len(ann)
-	if !cfg.TrustAnnotations {
-		for _, k := range hintKeys {
+	if readOnly || destructive {
+		var ann map[string]json.RawMessage
+		_ = json.Unmarshal(tool["annotations"], &ann)
+		if ann == nil {
+			ann = map[string]json.RawMessage{}
+		}
+		ann["readOnlyHint"], ann["destructiveHint"] = json.RawMessage("false"), json.RawMessage("true")
+		if readOnly {
+			ann["readOnlyHint"], ann["destructiveHint"] = json.RawMessage("true"), json.RawMessage("false")
+		}
+		tool["annotations"], changed = mustJSON(ann), true
+	}
+	if !changed {
+		return raw // nothing to change: byte-for-byte
+	}
+	return mustJSON(tool)
+}
+
+var foldedAnnotations = ijson.Fold("annotations")
+
+// withoutHints returns an annotations object without its hints in any case
+// (but for the ones trustedHint keeps, when trust), and whether it removed
+// any.
+func withoutHints(v json.RawMessage, trust bool) (map[string]json.RawMessage, bool) {
+	var ann map[string]json.RawMessage
+	if json.Unmarshal(v, &ann) != nil {
+		return nil, false
+	}
+	n := len(ann)
+	for k := range ann {
+		if isHint(k) && !(trust && trustedHint(k)) {
 			delete(ann, k)
 		}
 	}
-	switch {
-	case readOnly:
-		ann["readOnlyHint"], ann["destructiveHint"] = json.RawMessage("true"), json.RawMessage("false")
-	case destructive:
-		ann["readOnlyHint"], ann["destructiveHint"] = json.RawMessage("false"), json.RawMessage("true")
-	}
-	if !readOnly && !destructive && len(ann) == before {
-		return raw // nothing to change: byte-for-byte
-	}
-	if len(ann) == 0 {
-		delete(tool, "annotations")
-	} else {
-		tool["annotations"] = mustJSON(ann)
-	}
-	return mustJSON(tool)
+	return ann, len(ann) != n
 }
 
 func matchAny(patterns []string, name string) bool {
@@ -122,30 +148,74 @@ func matchAny(patterns []string, name string) bool {
 }
 
 // observe records each tool's definition after a catalog fetch, and reports
-// the ones that changed under their pins: logged, and recorded in the
-// ledger.
+// the ones that changed under their pins, and the ones whose definition
+// reads two ways: logged, and recorded in the ledger, within the upstream's
+// budget (churn.go). An ambiguous definition is never pinned on first use.
 func (s *Server) observe(ctx context.Context, u *Upstream, cat *catalog) {
-	if u.cfg.Tools.Pin == config.PinOff || s.pins == nil {
-		return
-	}
+	defer u.changes.keepReported(cat)
+	pinning := u.cfg.Tools.Pin != config.PinOff && s.pins != nil
 	for i := range cat.tools {
 		t := &cat.tools[i]
-		_, changed, err := s.pins.Observe(ctx, u.cfg.Label, t.Name, t.Hash, t.Legacy, t.Def, u.cfg.Tools.Pin == config.PinTOFU)
+		if t.Ambiguous != "" && u.changes.newAmbiguity(t.Name, t.Hash) {
+			s.toolChanged(u, t, "upstream tool definition reads two ways: quarantined", fmt.Sprintf(
+				"tool quarantined: %s; it stays quarantined until the upstream lists it so that every client reads it alike", t.Ambiguous))
+		}
+		if !pinning {
+			continue
+		}
+		_, changed, err := s.pins.Observe(ctx, u.cfg.Label, t.Name, t.Hash, t.Legacy, t.Def,
+			u.cfg.Tools.Pin == config.PinTOFU && t.Ambiguous == "")
 		if err != nil {
 			s.log.Error("tool pin", "server", u.cfg.Label, "tool", t.Name, "err", err)
 			continue
 		}
-		if changed {
-			msg := fmt.Sprintf("tool definition changed since it was pinned; quarantined until drawbridge tools accept %s %s", u.cfg.Label, t.Name)
-			s.log.Warn("upstream tool changed: quarantined", "server", u.cfg.Label, "tool", t.Name, "hash", t.Hash)
-			s.ledger.Enqueue(&audit.Event{Kind: audit.KindRejected, CallID: s.ids.call(), Server: u.cfg.Label,
-				Method: "tools/changed", Tool: t.Name, Decision: "deny", Reason: "quarantined", Status: audit.StatusDenied, Error: msg})
+		if changed && t.Ambiguous == "" {
+			s.toolChanged(u, t, "upstream tool changed: quarantined", fmt.Sprintf(
+				"tool definition changed since it was pinned; quarantined until drawbridge tools accept %s %s", u.cfg.Label, t.Name))
 		}
 	}
 }
 
+// toolChanged logs and records a tool's quarantine, or counts it when the
+// upstream's budget is spent.
+func (s *Server) toolChanged(u *Upstream, t *Tool, warning, msg string) {
+	if !u.changes.allow(t.Name) {
+		return
+	}
+	s.log.Warn(warning, "server", u.cfg.Label, "tool", t.Name, "hash", t.Hash)
+	s.ledger.Enqueue(&audit.Event{Kind: audit.KindRejected, CallID: s.ids.call(), Server: u.cfg.Label,
+		Method: "tools/changed", Tool: t.Name, Decision: "deny", Reason: "quarantined", Status: audit.StatusDenied, Error: msg})
+}
+
+// changesSuppressed records the changes an upstream's budget counted
+// instead of recording them one by one: one row, with the count by tool.
+func (s *Server) changesSuppressed(u *Upstream, counts map[string]int, others int) {
+	total, names := others, make([]string, 0, len(counts))
+	for name, n := range counts {
+		total += n
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	tool, list := "", strings.Join(names, ", ")
+	if len(names) == 1 && others == 0 {
+		tool = names[0]
+	}
+	if others > 0 {
+		list += fmt.Sprintf(" and %d changes of other tools", others)
+	}
+	msg := fmt.Sprintf("%d more tool quarantines not recorded one by one (at most %d a %s per server, one per tool): %s; "+
+		"every fetch is still checked, and what changed stays quarantined", total, changesPerWindow, changeWindow, list)
+	s.log.Warn("upstream tool changes suppressed", "server", u.cfg.Label, "changes", total, "tools", len(names))
+	s.ledger.Enqueue(&audit.Event{Kind: audit.KindRejected, CallID: s.ids.call(), Server: u.cfg.Label,
+		Method: "tools/changed", Tool: tool, Decision: "deny", Reason: "changes suppressed", Status: audit.StatusDenied,
+		Error: msg, Result: string(mustJSON(map[string]any{"suppressed": total, "tools": counts, "others": others}))})
+}
+
 // quarantined says why a tool may not be served ("" when it may).
 func (s *Server) quarantined(ctx context.Context, u *Upstream, t *Tool) string {
+	if t.Ambiguous != "" {
+		return t.Ambiguous // whatever the pins say: accepting would not make it read one way
+	}
 	if u.cfg.Tools.Pin == config.PinOff || s.pins == nil {
 		return ""
 	}

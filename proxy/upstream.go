@@ -81,6 +81,14 @@ type Upstream struct {
 
 	dialing flight[liveConn]
 	tools   catalogCache
+
+	// refetch is signalled by list_changed, and notified counts the
+	// notifications it stands for (churn.go); changes bounds the
+	// tools/changed events.
+	refetchOnce sync.Once
+	refetch     chan struct{}
+	notified    atomic.Int64
+	changes     changeBudget
 }
 
 // initResult is what the upstream said about itself at initialize.
@@ -312,15 +320,7 @@ func (u *Upstream) handshake(ctx context.Context, t transport.Interface) (*initR
 
 func (u *Upstream) onNotification(n mcp.JSONRPCNotification) {
 	if n.Method == "notifications/tools/list_changed" {
-		u.log.Info("upstream tool list changed; refreshing")
-		u.tools.invalidate()
-		go func() {
-			ctx, cancel := context.WithTimeout(u.life, u.cfg.Timeout.D())
-			defer cancel()
-			if _, err := u.Tools(ctx); err != nil {
-				u.log.Warn("tool list refresh failed", "err", err)
-			}
-		}()
+		u.listChanged()
 	}
 }
 
@@ -403,6 +403,7 @@ func (u *Upstream) Close() error {
 	u.conn = nil
 	u.mu.Unlock()
 	u.stop()
+	u.changes.flush()
 	if c != nil {
 		return c.Close()
 	}

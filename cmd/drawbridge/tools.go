@@ -55,6 +55,8 @@ func runTools(ctx context.Context, e env, args []string) error {
 			switch {
 			case proxy.Filtered(sc, p.Tool) != "":
 				status = "filtered (" + proxy.Filtered(sc, p.Tool) + ")"
+			case proxy.Ambiguity(p.SeenDef) != "":
+				status = "quarantined (" + proxy.Ambiguity(p.SeenDef) + ")"
 			case sc.Tools.Pin == config.PinOff:
 			case p.Standing() == "new":
 				status = "quarantined (new; accept to serve)"
