@@ -122,8 +122,12 @@ func (s schema) diff(got schema) []string {
 		}
 	}
 	sort.Strings(out)
-	if got.version != s.version {
-		out = append([]string{fmt.Sprintf("schema version %d, want %d", got.version, s.version)}, out...)
+	switch {
+	case got.version < s.version:
+		out = append([]string{fmt.Sprintf("schema version %d, want %d (an older Drawbridge's: serve with this one migrates it)",
+			got.version, s.version)}, out...)
+	case got.version > s.version:
+		out = append([]string{fmt.Sprintf("schema version %d, want %d (a newer Drawbridge's)", got.version, s.version)}, out...)
 	}
 	return out
 }

@@ -117,7 +117,7 @@ func TestAddedIndexOrView(t *testing.T) {
 			"CREATE VIEW events AS SELECT * FROM events_kept WHERE tool IS NOT 'send_email'", `table "events" dropped`},
 		{"writable_schema", "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = " +
 			"replace(sql, '''listed'', ''bridged''', '''listed''') WHERE name = 'calls'", `view "calls" changed`},
-		{"user_version", "PRAGMA user_version = 99", "schema version 99, want 3"},
+		{"user_version", "PRAGMA user_version = 99", "schema version 99, want 4"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
