@@ -83,7 +83,7 @@ func TestWALStartsOverUnderLoad(t *testing.T) {
 }
 
 // TestSchemaChangedUnderWriter shows that a trigger added to audit.db
-// while the proxy writes it is found within a checkpoint: readiness fails
+// while the proxy writes it is found within a checkpoint: the health check fails
 // naming it until it is dropped again.
 func TestSchemaChangedUnderWriter(t *testing.T) {
 	if _, err := exec.LookPath("sqlite3"); err != nil {

@@ -224,7 +224,7 @@ func (l *Log) checkSchema(ctx context.Context) error {
 
 // recheckSchema, run with each checkpoint, finds a schema changed under
 // the running writer (SQLite bumps schema_version with every change). It
-// is logged as an error and fails Check (readiness) until the schema is
+// is logged as an error and fails Check (/readyz shows it) until it is
 // restored. Writing goes on: a trigger cannot change the row SQLite
 // inserts, what else it does to rows the chain shows, and every reader
 // and verify refuse the file meanwhile.

@@ -38,7 +38,7 @@ type SchemaError struct {
 
 func (e *SchemaError) Error() string {
 	return ErrSchemaChanged.Error() + ": " + strings.Join(e.Changes, "; ") +
-		" (changed outside Drawbridge, which will not read or write the file until it is restored)"
+		" (changed outside Drawbridge; its readers, serve and prune refuse the file until it is restored)"
 }
 
 // Is makes errors.Is(err, ErrSchemaChanged) hold.

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -430,5 +431,73 @@ func TestLedgerKeyNotUserSecret(t *testing.T) {
 	if code != 1 || !strings.HasPrefix(out, "UNVERIFIED") || !strings.Contains(out, "DRAWBRIDGE_LEDGER_KEY in "+secretsDB) ||
 		!strings.Contains(out, "master key") || !strings.Contains(out, "not the problem") {
 		t.Fatalf("audit verify without the ledger key = %d %q, want it named as the missing key", code, out)
+	}
+}
+
+// TestRewrittenCallsViewRefused: with the calls view rewritten to leave
+// out a tool's calls while the proxy runs, audit verify reports it, audit
+// tail, export and stats and the console's calls page refuse the ledger
+// naming the view, and /readyz says so, rather than any of them showing
+// the ledger without those calls.
+func TestRewrittenCallsViewRefused(t *testing.T) {
+	mcptest.NeedSQLite3(t)
+	data := t.TempDir()
+	cfg := writeConfig(t, fmt.Sprintf("auth: none\ndata_dir: %s\nservers:\n  kid:\n    command: %s\n    tools: {read_only: [echo]}\n",
+		data, filepath.Join(binDir, "testupstream")))
+	d := serve(t, cfg)
+	callText(t, mcpClient(t, d, "kid", ""), "echo", map[string]any{"text": "one"})
+	path := filepath.Join(data, "audit.db")
+	shell := func(sql string) string {
+		t.Helper()
+		b, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", path, sql).CombinedOutput()
+		if err != nil {
+			t.Fatalf("sqlite3: %v %s", err, b)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	view := shell("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'calls'")
+	shell("DROP VIEW calls; " + view + " AND s.tool IS NOT 'echo';")
+	const named = `view "calls" changed`
+	if code, out, _ := cli(t, "", "audit", "verify", "-c", cfg); code != 1 || !strings.Contains(out, "TAMPERED") || !strings.Contains(out, named) {
+		t.Errorf("audit verify = %d %q, want TAMPERED naming the view", code, out)
+	}
+	for _, args := range [][]string{{"tail"}, {"export"}, {"stats"}, {"show", "call_x"}} {
+		code, out, errOut := cli(t, "", append(append([]string{"audit"}, args...), "-c", cfg)...)
+		if code != 1 || !strings.Contains(errOut, named) || strings.Contains(out, "echo") {
+			t.Errorf("audit %v = %d %q %q, want refused naming the view", args, code, out, errOut)
+		}
+	}
+
+	base := "http://" + d.admin
+	token, _ := os.ReadFile(filepath.Join(data, "admin.token"))
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	login, err := noFollow.PostForm(base+"/login", map[string][]string{"token": {strings.TrimSpace(string(token))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login.Body.Close()
+	req, _ := http.NewRequest(http.MethodGet, base+"/calls", nil)
+	for _, ck := range login.Cookies() {
+		req.AddCookie(ck)
+	}
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(page), "view &#34;calls&#34; changed") {
+		t.Errorf("console /calls = %d, want refused naming the view:\n%s", resp.StatusCode, page)
+	}
+	ready, inJSON := "", `view \"calls\" changed`
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !strings.Contains(ready, inJSON); time.Sleep(100 * time.Millisecond) {
+		if r, err := http.Get("http://" + d.addr + "/readyz"); err == nil {
+			b, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			ready = string(b)
+		}
+	}
+	if !strings.Contains(ready, inJSON) {
+		t.Errorf("/readyz = %q, want the changed schema named", ready)
 	}
 }
