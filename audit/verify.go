@@ -51,10 +51,11 @@ func (r *Reader) Verify(ctx context.Context, opts VerifyOptions) (Verification, 
 	}
 	defer tx.Rollback()
 	var changed *SchemaError
-	if err := r.want.check(ctx, tx); errors.As(err, &changed) {
+	switch err := r.want.check(ctx, tx); {
+	case errors.As(err, &changed):
 		v.Problem = "the schema was changed outside Drawbridge: " + strings.Join(changed.Changes, "; ")
 		return v, nil
-	} else if err != nil {
+	case err != nil:
 		return v, err
 	}
 	a, err := anchor(ctx, tx)
