@@ -117,6 +117,21 @@ const columnCount = 26
 // vault under the master key.
 const keyedPrefix = "k1:"
 
+// IsHash reports whether s has the form of an event's hash: 64 lowercase
+// hex digits, after "k1:" when keyed.
+func IsHash(s string) bool {
+	s = strings.TrimPrefix(s, keyedPrefix)
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // seal chains e to prev: it sets PrevHash and Hash (keyed when mac is not
 // nil) and appends the row's non-NULL insert arguments to r.named,
 // numbered from r.ord.

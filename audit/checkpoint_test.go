@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,4 +80,41 @@ func TestWALStartsOverUnderLoad(t *testing.T) {
 	if err != nil || v.Problem != "" || v.Events != written.Load() {
 		t.Fatalf("verify after the restarts: %+v, %v; want %d events and no problem", v, err, written.Load())
 	}
+}
+
+// TestSchemaChangedUnderWriter shows that a trigger added to audit.db
+// while the proxy writes it is found within a checkpoint: the health check fails
+// naming it until it is dropped again.
+func TestSchemaChangedUnderWriter(t *testing.T) {
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		t.Skip("needs the sqlite3 shell")
+	}
+	defer func(d time.Duration) { checkpointEvery = d }(checkpointEvery)
+	checkpointEvery = 20 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "audit.db")
+	l, err := Open(context.Background(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	shell := func(sql string) {
+		t.Helper()
+		if out, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", path, sql).CombinedOutput(); err != nil {
+			t.Fatalf("sqlite3: %v %s", err, out)
+		}
+	}
+	until := func(what string, cond func(ok bool, detail string) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if cond(l.Check()) {
+				return
+			}
+		}
+		ok, detail := l.Check()
+		t.Fatalf("%s: Check = %v %q", what, ok, detail)
+	}
+	shell("CREATE TRIGGER copy AFTER INSERT ON events BEGIN SELECT 1; END")
+	until("after the trigger was added", func(ok bool, d string) bool { return !ok && strings.Contains(d, `trigger "copy" added`) })
+	shell("DROP TRIGGER copy")
+	until("after it was dropped", func(ok bool, _ string) bool { return ok })
 }

@@ -78,6 +78,14 @@ type Log struct {
 	// caughtUp is set by the background checkpoint after its passes; the
 	// writer then finishes the job (finishCheckpoint).
 	caughtUp atomic.Bool
+
+	// want is the schema the migrations create; schemaVersion is the
+	// file's PRAGMA schema_version when it was last compared with it
+	// (checkpoint goroutine only); schemaErr is set while the file's
+	// schema differs, found by that comparison.
+	want          schema
+	schemaVersion int64
+	schemaErr     atomic.Pointer[SchemaError]
 }
 
 type pending struct {
@@ -134,12 +142,22 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	want, err := wantSchema(ctx)
+	if err != nil {
+		return nil, err
+	}
 	db, err := sqlitedb.OpenSync(ctx, opts.Path, migrations, "migrations", sync)
 	if err != nil {
 		return nil, err
 	}
 	l := &Log{db: db, log: opts.Logger, queue: make(chan *pending, opts.QueueSize), max: opts.MaxBatch, onCommit: opts.OnCommit,
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), want: want}
+	// A ledger whose schema was changed is not written to: a trigger can
+	// rewrite what is inserted, a view what is read back.
+	if err := l.checkSchema(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open audit log %s: %w", opts.Path, err)
+	}
 	if err := l.prepare(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -191,6 +209,42 @@ func (l *Log) checkpoint(every time.Duration) {
 		if l.checkpointPasses() {
 			l.caughtUp.Store(true)
 		}
+		l.recheckSchema()
+	}
+}
+
+// checkSchema compares the file's schema with the migrations' and
+// remembers the schema_version it compared.
+func (l *Log) checkSchema(ctx context.Context) error {
+	if err := l.db.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&l.schemaVersion); err != nil {
+		return fmt.Errorf("read audit schema version: %w", err)
+	}
+	return l.want.check(ctx, l.db)
+}
+
+// recheckSchema, run with each checkpoint, finds a schema changed under
+// the running writer (SQLite bumps schema_version with every change). It
+// is logged as an error and fails Check (/readyz shows it) until it is
+// restored. Writing goes on: a trigger cannot change the row SQLite
+// inserts, what else it does to rows the chain shows, and every reader
+// and verify refuse the file meanwhile.
+func (l *Log) recheckSchema() {
+	before := l.schemaVersion
+	var version int64
+	if err := l.db.QueryRow("PRAGMA schema_version").Scan(&version); err != nil || version == before {
+		return
+	}
+	var changed *SchemaError
+	err := l.checkSchema(context.Background())
+	switch {
+	case errors.As(err, &changed):
+		l.log.Error("audit.db's schema was changed while Drawbridge writes it; its readers refuse it until it is restored", "err", err)
+		l.schemaErr.Store(changed)
+	case err != nil:
+		l.log.Warn("audit schema check", "err", err)
+		l.schemaVersion = before // check again next time
+	case l.schemaErr.Swap(nil) != nil:
+		l.log.Info("audit.db's schema is Drawbridge's again")
 	}
 }
 
@@ -492,6 +546,9 @@ func (l *Log) Check() (bool, string) {
 	defer l.mu.Unlock()
 	if l.lastErr != nil {
 		return false, "last write failed: " + l.lastErr.Error()
+	}
+	if changed := l.schemaErr.Load(); changed != nil {
+		return false, changed.Error()
 	}
 	return true, "writing"
 }

@@ -54,6 +54,19 @@ func sqlite(t *testing.T, path, sql string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
+// Tampering with rows through the sqlite3 shell: the append-only triggers
+// dropped first and put back after, as a tamperer covering his tracks
+// would (a ledger left without them is refused for its schema before its
+// rows are looked at).
+const (
+	dropTriggers    = "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete; "
+	restoreTriggers = `; CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+WHEN NOT EXISTS (SELECT 1 FROM prune_permit)
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only; use drawbridge audit prune'); END;`
+)
+
 // TestConcurrentWritesChain: concurrent producers each get their own
 // commit, and the result is one unbroken chain.
 func TestConcurrentWritesChain(t *testing.T) {
@@ -115,7 +128,7 @@ func TestLedgerTampering(t *testing.T) {
 			if v := verify(t, path); v.Problem != "" || v.Events != 6 {
 				t.Fatalf("before tampering: %+v", v)
 			}
-			if out, err := sqlite(t, path, "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete; "+tt.sql); err != nil {
+			if out, err := sqlite(t, path, dropTriggers+tt.sql+restoreTriggers); err != nil {
 				t.Fatalf("sqlite3: %v %s", err, out)
 			}
 			v := verify(t, path)
@@ -163,7 +176,7 @@ func TestPruneKeepsChainVerifiable(t *testing.T) {
 		t.Fatalf("after prune: %+v, want 4 events verified", v)
 	}
 	// Deleting the first kept row is still caught.
-	if out, err := sqlite(t, path, "DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = 6"); err != nil {
+	if out, err := sqlite(t, path, dropTriggers+"DELETE FROM events WHERE seq = 6"+restoreTriggers); err != nil {
 		t.Fatal(out)
 	}
 	if v := verify(t, path); !strings.Contains(v.Problem, "events 6 to 6 are missing") {

@@ -35,6 +35,16 @@ func prune(ctx context.Context, db *sql.DB, before time.Time, key *ChainKey) (in
 		return 0, fmt.Errorf("prune: %w", err)
 	}
 	defer tx.Rollback()
+	// A trigger someone added could delete more than the prefix, or write
+	// an anchor of its own: prune only a ledger whose schema is Drawbridge's,
+	// checked inside the transaction that deletes.
+	want, err := wantSchema(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := want.check(ctx, tx); err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
 	// The chain keeps from the first event at or after the cutoff.
 	var first int64
 	var prev string

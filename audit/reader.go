@@ -13,17 +13,24 @@ import (
 )
 
 // Reader queries a ledger read-only; it works while the proxy writes.
+// Every query first checks the file's schema (see schema.go): one that
+// was changed outside Drawbridge is refused with a *SchemaError.
 type Reader struct {
-	db *sql.DB
+	db   *sql.DB
+	want schema
 }
 
 // OpenReader opens audit.db for reading.
 func OpenReader(ctx context.Context, path string) (*Reader, error) {
+	want, err := wantSchema(ctx)
+	if err != nil {
+		return nil, err
+	}
 	db, err := sqlitedb.OpenReadOnly(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{db: db}, nil
+	return &Reader{db: db, want: want}, nil
 }
 
 // Close closes the file.
@@ -111,14 +118,23 @@ func (f Filter) where() (string, []any) {
 
 // Calls returns the calls matching f, oldest first.
 func (r *Reader) Calls(ctx context.Context, f Filter) ([]Call, error) {
+	var out []Call
+	err := r.read(ctx, func(tx *sql.Tx) (err error) {
+		out, err = calls(ctx, tx, f)
+		return err
+	})
+	return out, err
+}
+
+func calls(ctx context.Context, q queryer, f Filter) ([]Call, error) {
 	where, args := f.where()
-	q := "SELECT " + strings.Join(CallColumns, ", ") + " FROM calls" + where + " ORDER BY started_at, call_id"
+	query := "SELECT " + strings.Join(CallColumns, ", ") + " FROM calls" + where + " ORDER BY started_at, call_id"
 	if f.Last > 0 {
-		q = "SELECT * FROM (SELECT " + strings.Join(CallColumns, ", ") + " FROM calls" + where +
+		query = "SELECT * FROM (SELECT " + strings.Join(CallColumns, ", ") + " FROM calls" + where +
 			" ORDER BY started_at DESC, call_id DESC LIMIT ? OFFSET ?) ORDER BY started_at, call_id"
 		args = append(args, f.Last, max(f.Offset, 0))
 	}
-	rows, err := r.db.QueryContext(ctx, q, args...)
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query calls: %w", err)
 	}
@@ -157,27 +173,39 @@ var ErrNoCall = errors.New("no such call")
 
 // Call returns one call and every event recorded for it.
 func (r *Reader) Call(ctx context.Context, id string) (Call, []Event, error) {
-	calls, err := r.Calls(ctx, Filter{CallID: id})
+	var c []Call
+	var evs []Event
+	err := r.read(ctx, func(tx *sql.Tx) (err error) {
+		if c, err = calls(ctx, tx, Filter{CallID: id}); err != nil || len(c) == 0 {
+			return err
+		}
+		evs, err = events(ctx, tx, "WHERE call_id = ? ORDER BY seq", id)
+		return err
+	})
 	if err != nil {
 		return Call{}, nil, err
 	}
-	if len(calls) == 0 {
+	if len(c) == 0 {
 		return Call{}, nil, fmt.Errorf("%w %q", ErrNoCall, id)
 	}
-	evs, err := r.events(ctx, "WHERE call_id = ? ORDER BY seq", id)
-	return calls[0], evs, err
+	return c[0], evs, nil
 }
 
 // ApprovalEvents returns every event that names an approval: its creation,
 // settlement, expiry, grants used, and the calls it covered.
 func (r *Reader) ApprovalEvents(ctx context.Context, id string) ([]Event, error) {
-	return r.events(ctx, "WHERE approval_id = ? ORDER BY seq", id)
+	var evs []Event
+	err := r.read(ctx, func(tx *sql.Tx) (err error) {
+		evs, err = events(ctx, tx, "WHERE approval_id = ? ORDER BY seq", id)
+		return err
+	})
+	return evs, err
 }
 
 // events scans events rows selected by a WHERE/ORDER clause.
-func (r *Reader) events(ctx context.Context, clause string, args ...any) ([]Event, error) {
+func events(ctx context.Context, q queryer, clause string, args ...any) ([]Event, error) {
 	var out []Event
-	err := r.eachEvent(ctx, clause, args, func(e *Event) error {
+	err := eachEvent(ctx, q, clause, args, func(e *Event) error {
 		out = append(out, *e)
 		return nil
 	})
@@ -185,8 +213,8 @@ func (r *Reader) events(ctx context.Context, clause string, args ...any) ([]Even
 }
 
 // eachEvent streams events rows to fn.
-func (r *Reader) eachEvent(ctx context.Context, clause string, args []any, fn func(*Event) error) error {
-	rows, err := r.db.QueryContext(ctx, `SELECT seq, at, kind, call_id, request_id, client, server, method, tool,
+func eachEvent(ctx context.Context, q queryer, clause string, args []any, fn func(*Event) error) error {
+	rows, err := q.QueryContext(ctx, `SELECT seq, at, kind, call_id, request_id, client, server, method, tool,
 		arguments, decision, reason, policy_mode, policy_us, approval_id, approved_by, status, error, result,
 		upstream_ms, duration_ms, protocol_version, session_id, remote_addr, prev_hash, hash FROM events `+clause, args...)
 	if err != nil {
@@ -228,8 +256,13 @@ func (r *Reader) eachEvent(ctx context.Context, clause string, args []any, fn fu
 // and last of them: what a prune at cutoff would delete.
 func (r *Reader) Older(ctx context.Context, cutoff time.Time) (n int64, first, last string, err error) {
 	var f, l sql.NullString
-	err = r.db.QueryRowContext(ctx, `SELECT count(*), min(at), max(at) FROM events WHERE at < ?`,
-		cutoff.UTC().Format(time.RFC3339Nano)).Scan(&n, &f, &l)
+	err = r.read(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT count(*), min(at), max(at) FROM events WHERE at < ?`,
+			cutoff.UTC().Format(time.RFC3339Nano)).Scan(&n, &f, &l)
+	})
+	if errors.Is(err, ErrSchemaChanged) {
+		return 0, "", "", err
+	}
 	if err != nil {
 		return 0, "", "", fmt.Errorf("count old events: %w", err)
 	}
@@ -239,7 +272,13 @@ func (r *Reader) Older(ctx context.Context, cutoff time.Time) (n int64, first, l
 // HeadSeq is the seq of the newest event (0 for an empty ledger).
 func (r *Reader) HeadSeq(ctx context.Context) (int64, error) {
 	var n sql.NullInt64
-	if err := r.db.QueryRowContext(ctx, `SELECT max(seq) FROM events`).Scan(&n); err != nil {
+	err := r.read(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT max(seq) FROM events`).Scan(&n)
+	})
+	if errors.Is(err, ErrSchemaChanged) {
+		return 0, err
+	}
+	if err != nil {
 		return 0, fmt.Errorf("read the ledger's head: %w", err)
 	}
 	return n.Int64, nil

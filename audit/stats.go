@@ -21,14 +21,20 @@ type Stats struct {
 	Latency       map[string]int64 `json:"latency_ms"`
 }
 
+// NoStats is the Stats of no calls: zero counts, empty maps (in JSON {}
+// rather than null, the shape Stats always has).
+func NoStats() Stats {
+	return Stats{ByServer: map[string]int64{}, ByTool: map[string]int64{}, ByDecision: map[string]int64{},
+		ByStatus: map[string]int64{}, Latency: map[string]int64{}}
+}
+
 // Stats computes counts and latency percentiles over the calls f selects.
 func (r *Reader) Stats(ctx context.Context, f Filter) (Stats, error) {
 	calls, err := r.Calls(ctx, f)
 	if err != nil {
 		return Stats{}, err
 	}
-	s := Stats{ByServer: map[string]int64{}, ByTool: map[string]int64{}, ByDecision: map[string]int64{},
-		ByStatus: map[string]int64{}, Latency: map[string]int64{}}
+	s := NoStats()
 	var lat []int64
 	var went, failed int64
 	for _, c := range calls {

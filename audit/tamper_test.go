@@ -31,8 +31,10 @@ func keyedLedger(t *testing.T, key *ChainKey, n int) string {
 	return path
 }
 
-// edit opens the file as an attacker with write access would, triggers
-// and all, and runs fn in one transaction.
+// edit opens the file as an attacker with write access would, drops the
+// triggers, runs fn and puts the triggers back as they were (the schema
+// then is Drawbridge's: what is left to catch the edit is the chain), in
+// one transaction.
 func edit(t *testing.T, path string, fn func(tx *sql.Tx)) {
 	t.Helper()
 	db, err := sql.Open("sqlite3", path)
@@ -44,12 +46,23 @@ func edit(t *testing.T, path string, fn func(tx *sql.Tx)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP TRIGGER events_no_update`, `DROP TRIGGER events_no_delete`} {
-		if _, err := tx.Exec(q); err != nil {
+	var triggers []string
+	for _, name := range []string{"events_no_update", "events_no_delete"} {
+		var q string
+		if err := tx.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?`, name).Scan(&q); err != nil {
+			t.Fatal(err)
+		}
+		triggers = append(triggers, q)
+		if _, err := tx.Exec(`DROP TRIGGER ` + name); err != nil {
 			t.Fatal(err)
 		}
 	}
 	fn(tx)
+	for _, q := range triggers {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}

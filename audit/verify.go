@@ -40,10 +40,25 @@ type VerifyOptions struct {
 // prune recorded) and reports the first row that was altered, inserted or
 // deleted, an event written unkeyed where the ledger key says events are
 // keyed (a rewrite by someone without the key), an anchor the key does
-// not authenticate, and a witnessed head the chain no longer holds.
+// not authenticate, a witnessed head the chain no longer holds, and,
+// before all these, a schema that is not the one Drawbridge created (what
+// its readers read would not be what the chain holds).
 func (r *Reader) Verify(ctx context.Context, opts VerifyOptions) (Verification, error) {
 	var v Verification
-	a, err := r.anchor(ctx)
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return v, fmt.Errorf("verify: %w", err)
+	}
+	defer tx.Rollback()
+	var changed *SchemaError
+	switch err := r.want.check(ctx, tx); {
+	case errors.As(err, &changed):
+		v.Problem = "the schema was changed outside Drawbridge: " + strings.Join(changed.Changes, "; ")
+		return v, nil
+	case err != nil:
+		return v, err
+	}
+	a, err := anchor(ctx, tx)
 	if err != nil {
 		return v, err
 	}
@@ -55,7 +70,7 @@ func (r *Reader) Verify(ctx context.Context, opts VerifyOptions) (Verification, 
 	mac := opts.Key.hasher()
 	sawHead := false
 	errStop := errors.New("stop")
-	err = r.eachEvent(ctx, "ORDER BY seq", nil, func(e *Event) error {
+	err = eachEvent(ctx, tx, "ORDER BY seq", nil, func(e *Event) error {
 		keyed := strings.HasPrefix(e.Hash, keyedPrefix)
 		switch {
 		case wantSeq != 0 && e.Seq < wantSeq:
@@ -102,10 +117,10 @@ type anchorRow struct {
 	exists   bool
 }
 
-func (r *Reader) anchor(ctx context.Context) (anchorRow, error) {
+func anchor(ctx context.Context, q queryer) (anchorRow, error) {
 	a := anchorRow{exists: true}
 	var mac sql.NullString
-	err := r.db.QueryRowContext(ctx, `SELECT prev_hash, first_seq, pruned_rows, pruned_at, mac FROM anchors ORDER BY id DESC LIMIT 1`).
+	err := q.QueryRowContext(ctx, `SELECT prev_hash, first_seq, pruned_rows, pruned_at, mac FROM anchors ORDER BY id DESC LIMIT 1`).
 		Scan(&a.prevHash, &a.firstSeq, &a.pruned, &a.at, &mac)
 	if errors.Is(err, sql.ErrNoRows) {
 		return anchorRow{prevHash: genesis, firstSeq: 1}, nil

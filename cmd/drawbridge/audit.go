@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,8 +70,14 @@ func runAudit(ctx context.Context, e env, args []string) error {
 	if *n < 1 {
 		return fmt.Errorf("%w: -n must be 1 or more (how many recent calls), not %d", errUsage, *n)
 	}
+	if err := checkHead(*head); err != nil {
+		return err
+	}
 	if pos[0] == "prune" {
 		return auditPrune(ctx, e, cfg, *before, *dryRun, *yes)
+	}
+	if pos[0] == "stats" && len(pos) == 1 {
+		return auditStats(ctx, e, cfg, filter, *asJSON)
 	}
 	r, err := audit.OpenReader(ctx, cfg.Audit.Path)
 	if err != nil {
@@ -96,16 +106,6 @@ func runAudit(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		return exportCalls(e.stdout, *format, calls)
-	case pos[0] == "stats" && len(pos) == 1:
-		s, err := r.Stats(ctx, filter)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return printJSON(e.stdout, s)
-		}
-		printStats(e.stdout, s)
-		return nil
 	}
 	return fmt.Errorf("%w: %s", errUsage, auditUsage)
 }
@@ -128,6 +128,25 @@ func parseWhen(s string) (time.Time, error) {
 	return time.Now().Add(-d), nil
 }
 
+// tailHeader and tailWidths are audit tail's columns and their widths in
+// characters: fixed, so the rows -f prints later line up under the first
+// page however wide they are (a longer cell is cut, ending in "…"). A
+// call id, and a start time as tail prints it, fit whole.
+var (
+	tailHeader = []string{"STARTED", "CALL", "CLIENT", "SERVER", "TOOL", "DECISION", "STATUS", "MS", "REASON"}
+	tailWidths = []int{24, 24, 16, 16, 24, 8, 16, 6}
+)
+
+// tailTime is an RFC 3339 start time in UTC to the millisecond: always 24
+// characters.
+func tailTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
 // auditTail prints the newest calls and, with follow, each call written
 // after them as it is written: it follows the ledger's seq, not the
 // calls' start times, so a call held for approval (recorded when decided,
@@ -135,13 +154,11 @@ func parseWhen(s string) (time.Time, error) {
 func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, follow, asJSON bool) error {
 	lines := json.NewEncoder(e.stdout)
 	lines.SetEscapeHTML(false)
-	header := []string{"STARTED", "CALL", "CLIENT", "SERVER", "TOOL", "DECISION", "STATUS", "MS", "REASON"}
-	var widths []int // the first table's, kept for the rows -f adds, so they line up under it
+	t := newFixedTable(e.stdout, tailWidths)
+	if !asJSON {
+		t.row(slices.Clone(tailHeader)...)
+	}
 	show := func(calls []audit.Call) error {
-		t := newTable(e.stdout, header...)
-		if widths != nil {
-			t = newFixedTable(e.stdout, widths)
-		}
 		for _, c := range calls {
 			if asJSON {
 				if err := lines.Encode(c); err != nil {
@@ -157,15 +174,9 @@ func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, foll
 			if tool == "" {
 				tool = c.Method
 			}
-			t.row(c.StartedAt, c.CallID, c.Client, c.Server, tool, c.Decision, c.Status, ms, oneLine(strings.TrimSpace(c.Reason+" "+c.Error)))
+			t.row(tailTime(c.StartedAt), c.CallID, c.Client, c.Server, tool, c.Decision, c.Status, ms, oneLine(strings.TrimSpace(c.Reason+" "+c.Error)))
 		}
-		if asJSON || len(calls) == 0 && widths != nil {
-			return nil
-		}
-		if widths == nil && follow {
-			widths = t.widths()
-		}
-		return t.flush()
+		return nil
 	}
 	head, err := r.HeadSeq(ctx)
 	if err != nil {
@@ -186,6 +197,9 @@ func auditTail(ctx context.Context, e env, r *audit.Reader, f audit.Filter, foll
 		case <-time.After(500 * time.Millisecond):
 		}
 		next, err := r.HeadSeq(ctx)
+		if errors.Is(err, audit.ErrSchemaChanged) {
+			return err
+		}
 		if err != nil || next == head {
 			continue
 		}
@@ -237,6 +251,27 @@ func exportCalls(w io.Writer, format string, calls []audit.Call) error {
 		return cw.Error()
 	}
 	return fmt.Errorf("%w: --format must be jsonl or csv, not %q", errUsage, format)
+}
+
+// auditStats prints the calls' counts and latencies; on a data dir with no
+// audit.db yet (no call was ever made), the zero counts.
+func auditStats(ctx context.Context, e env, cfg *config.Config, f audit.Filter, asJSON bool) error {
+	s := audit.NoStats()
+	if _, err := os.Stat(cfg.Audit.Path); !errors.Is(err, fs.ErrNotExist) {
+		r, err := audit.OpenReader(ctx, cfg.Audit.Path)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		if s, err = r.Stats(ctx, f); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		return printJSON(e.stdout, s)
+	}
+	printStats(e.stdout, s)
+	return nil
 }
 
 func printStats(w io.Writer, s audit.Stats) {
@@ -336,8 +371,7 @@ func auditVerify(ctx context.Context, e env, cfg *config.Config, r *audit.Reader
 		fmt.Fprintf(e.stdout, "TAMPERED: %s (%d events verified before it)\n", esc(v.Problem), v.Events)
 		return exitError{1}
 	case v.Unchecked > 0:
-		fmt.Fprintf(e.stdout, "UNVERIFIED: %d keyed events need the ledger key, sealed in %s under the master key "+
-			"(%s or data_dir/master.key); run where that key is\n", v.Unchecked, filepath.Join(cfg.DataDir, "secrets.db"), secrets.KeyEnv)
+		fmt.Fprintf(e.stdout, "UNVERIFIED: %d keyed events need the ledger key, %s\n", v.Unchecked, missingLedgerKey(cfg))
 		return exitError{1}
 	}
 	witnessed := ""
@@ -346,6 +380,28 @@ func auditVerify(ctx context.Context, e env, cfg *config.Config, r *audit.Reader
 	}
 	fmt.Fprintf(e.stdout, "ok: %d events verified (%d keyed)%s; head %s\n", v.Events, v.Keyed, witnessed, v.Head)
 	return nil
+}
+
+// checkHead refuses a --head that is not a chain hash: a typo is a usage
+// error, not a head the chain lacks (TAMPERED).
+func checkHead(head string) error {
+	if head == "" || audit.IsHash(head) {
+		return nil
+	}
+	return fmt.Errorf("%w: --head %s is not a chain hash: want 64 lowercase hex digits, after \"k1:\" in a keyed ledger "+
+		"(the head audit verify printed, or a witness line's \"hash\")", errUsage, esc(fit(head, 80)))
+}
+
+// missingLedgerKey says which key verify lacked and where it should be:
+// ledgerKeyOf found no secrets.db, or one (opened with the master key)
+// without the ledger key's entry.
+func missingLedgerKey(cfg *config.Config) string {
+	db := filepath.Join(cfg.DataDir, "secrets.db")
+	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Sprintf("%s in %s, and there is no %s: run where the proxy's data dir is, or restore it", ledgerKeyName, db, db)
+	}
+	return fmt.Sprintf("%s in %s, which no longer holds it (removed, or the file replaced): restore secrets.db from a backup "+
+		"to verify them; the master key (%s or data_dir/master.key) is not the problem, it opened the file", ledgerKeyName, db, secrets.KeyEnv)
 }
 
 // ledgerKeyOf reads the ledger key for a command that does not serve:

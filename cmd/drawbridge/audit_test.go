@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/internal/mcptest"
@@ -127,6 +129,15 @@ func TestAuditCommands(t *testing.T) {
 	// Tampering with the sqlite3 shell is found.
 	path := filepath.Join(filepath.Dir(cfg), "data", "audit.db")
 	if b, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", path, "DROP TRIGGER events_no_update; UPDATE events SET result = 'forged' WHERE kind = 'completed'").CombinedOutput(); err != nil {
+		t.Fatalf("sqlite3: %v %s", err, b)
+	}
+	code, out, _ = cli(t, "", "audit", "verify", "-c", cfg)
+	if code != 1 || !strings.Contains(out, "TAMPERED") || !strings.Contains(out, `trigger "events_no_update" dropped`) {
+		t.Fatalf("audit verify after tampering = %d %q, want exit 1 naming the dropped trigger", code, out)
+	}
+	// Put back, the trigger leaves the altered row for the chain to find.
+	if b, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", path, "CREATE TRIGGER events_no_update BEFORE UPDATE ON events\n"+
+		"BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;").CombinedOutput(); err != nil {
 		t.Fatalf("sqlite3: %v %s", err, b)
 	}
 	code, out, _ = cli(t, "", "audit", "verify", "-c", cfg)
@@ -282,7 +293,8 @@ func TestWitnessedHead(t *testing.T) {
 }
 
 // TestTailFollowAligned: rows audit tail -f adds later line up under the
-// first page's columns.
+// first page's columns, however much wider their cells are than the
+// first page's (a held call's status, a 60-character tool name).
 func TestTailFollowAligned(t *testing.T) {
 	cfg := auditConfig(t)
 	d := serve(t, cfg)
@@ -313,9 +325,179 @@ func TestTailFollowAligned(t *testing.T) {
 	}
 	header, first := next(), next()
 	callText(t, c, "echo", map[string]any{"text": "a much longer second call, to tempt the columns to move"})
-	later := next()
-	col := func(s, field string) int { return strings.Index(s, field) }
-	if col(header, "CALL") != col(later, "call_") || col(first, "call_") != col(later, "call_") || col(header, "CLIENT") != col(later, "anonymous") {
-		t.Errorf("columns moved:\n%s\n%s\n%s", header, first, later)
+	callText(t, c, "add", map[string]any{"a": 1, "b": 2}) // held: approve, approval_timeout
+	long := strings.Repeat("x", 60)
+	callText(t, c, long, nil) // no such tool: bad_request, no decision
+	// col is where field starts in s, in characters.
+	col := func(s, field string) int {
+		i := strings.Index(s, field)
+		if i < 0 {
+			return -1
+		}
+		return utf8.RuneCountInString(s[:i])
+	}
+	// at is what s shows from the header's column name on, in characters.
+	at := func(s, name string) string {
+		r := []rune(s)
+		return string(r[min(col(header, name), len(r)):])
+	}
+	rows := []string{first}
+	for range 3 {
+		rows = append(rows, next())
+	}
+	want := [][]string{{"echo", "allow", "ok"}, {"echo", "allow", "ok"}, {"add", "approve", "approval_timeout"}, {long[:23] + "…", "", "bad_request"}}
+	for i, row := range rows {
+		cells := map[string]string{"CALL": "call_", "CLIENT": "anonymous ", "SERVER": "kid ", "TOOL": want[i][0] + " ",
+			"DECISION": want[i][1] + " ", "STATUS": want[i][2] + " "}
+		for name, cell := range cells {
+			if !strings.HasPrefix(at(row, name), cell) {
+				t.Errorf("row %d: column %s holds %q, want %q: columns moved:\n%s\n%s", i, name, at(row, name), cell, header, row)
+			}
+		}
+		if r := []rune(row); r[col(header, "REASON")-1] != ' ' || r[col(header, "MS")-1] != ' ' {
+			t.Errorf("row %d: MS or REASON moved:\n%s\n%s", i, header, row)
+		}
+	}
+}
+
+// TestVerifyMalformedHead: audit verify --head with something that is not
+// a chain hash is a usage error naming the flag and the form, not
+// TAMPERED.
+func TestVerifyMalformedHead(t *testing.T) {
+	cfg := auditConfig(t)
+	for _, head := range []string{"abc", "k1:" + strings.Repeat("g", 64), strings.Repeat("A", 64), "k2:" + strings.Repeat("0", 64)} {
+		code, out, errOut := cli(t, "", "audit", "verify", "--head", head, "-c", cfg)
+		if code != 2 || !strings.Contains(errOut, "--head") || !strings.Contains(errOut, "64 lowercase hex digits") || strings.Contains(out, "TAMPERED") {
+			t.Errorf("audit verify --head %s = %d %q %q, want a usage error", head, code, out, errOut)
+		}
+	}
+}
+
+// TestStatsFreshDataDir: audit stats --json on a data dir where no call
+// was ever recorded (no audit.db) prints zero counts, in the shape stats
+// always has, and exits 0.
+func TestStatsFreshDataDir(t *testing.T) {
+	cfg := auditConfig(t)
+	code, out, errOut := cli(t, "", "audit", "stats", "--json", "-c", cfg)
+	var got map[string]any
+	decodeJSON(t, out, &got)
+	if code != 0 || got["calls"] != 0.0 || got["error_rate"] != 0.0 {
+		t.Fatalf("audit stats --json = %d %q %q, want zero counts", code, out, errOut)
+	}
+	for _, k := range []string{"by_server", "by_tool", "by_decision", "by_status", "latency_ms"} {
+		if m, ok := got[k].(map[string]any); !ok || len(m) != 0 {
+			t.Errorf("audit stats --json: %s = %v, want {}", k, got[k])
+		}
+	}
+	if code, out, _ := cli(t, "", "audit", "stats", "-c", cfg); code != 0 || !strings.HasPrefix(out, "calls: 0 ") {
+		t.Errorf("audit stats = %d %q", code, out)
+	}
+}
+
+// TestLedgerKeyNotUserSecret: the ledger key is not listed by secret list,
+// secret rm and secret set refuse it saying why, secret rotate-key carries
+// it, and audit verify with it gone (removed behind Drawbridge's back)
+// says which key is missing rather than blaming the master key.
+func TestLedgerKeyNotUserSecret(t *testing.T) {
+	mcptest.NeedSQLite3(t)
+	cfg := auditConfig(t)
+	d := serve(t, cfg)
+	callText(t, mcpClient(t, d, "kid", ""), "echo", map[string]any{"text": "one"})
+	if err := signalAndWait(t, d, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"secret", "list"}, {"secret", "list", "--json"}} {
+		if code, out, _ := cli(t, "", append(args, "-c", cfg)...); code != 0 || strings.Contains(out, "DRAWBRIDGE_LEDGER_KEY") {
+			t.Errorf("%v = %d %q, want the ledger key left out", args, code, out)
+		}
+	}
+	for _, verb := range []string{"rm", "set"} {
+		code, _, errOut := cli(t, "new value\n", "secret", verb, "DRAWBRIDGE_LEDGER_KEY", "-c", cfg)
+		if code != 1 || !strings.Contains(errOut, "not a user secret") || !strings.Contains(errOut, "audit verify needs it") {
+			t.Errorf("secret %s DRAWBRIDGE_LEDGER_KEY = %d %q, want refused saying why", verb, code, errOut)
+		}
+	}
+	if code, out, errOut := cli(t, "", "secret", "rotate-key", "-c", cfg); code != 0 {
+		t.Fatalf("secret rotate-key = %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := cli(t, "", "audit", "verify", "-c", cfg); code != 0 || !strings.HasPrefix(out, "ok: ") || strings.Contains(out, "(0 keyed)") {
+		t.Fatalf("audit verify after rotate-key = %d %q, want the keyed chain verified", code, out)
+	}
+	secretsDB := filepath.Join(filepath.Dir(cfg), "data", "secrets.db")
+	if b, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", secretsDB, "DELETE FROM secrets WHERE name = 'DRAWBRIDGE_LEDGER_KEY'").CombinedOutput(); err != nil {
+		t.Fatalf("sqlite3: %v %s", err, b)
+	}
+	code, out, _ := cli(t, "", "audit", "verify", "-c", cfg)
+	if code != 1 || !strings.HasPrefix(out, "UNVERIFIED") || !strings.Contains(out, "DRAWBRIDGE_LEDGER_KEY in "+secretsDB) ||
+		!strings.Contains(out, "master key") || !strings.Contains(out, "not the problem") {
+		t.Fatalf("audit verify without the ledger key = %d %q, want it named as the missing key", code, out)
+	}
+}
+
+// TestRewrittenCallsViewRefused: with the calls view rewritten to leave
+// out a tool's calls while the proxy runs, audit verify reports it, audit
+// tail, export and stats and the console's calls page refuse the ledger
+// naming the view, and /readyz says so, rather than any of them showing
+// the ledger without those calls.
+func TestRewrittenCallsViewRefused(t *testing.T) {
+	mcptest.NeedSQLite3(t)
+	data := t.TempDir()
+	cfg := writeConfig(t, fmt.Sprintf("auth: none\ndata_dir: %s\nservers:\n  kid:\n    command: %s\n    tools: {read_only: [echo]}\n",
+		data, filepath.Join(binDir, "testupstream")))
+	d := serve(t, cfg)
+	callText(t, mcpClient(t, d, "kid", ""), "echo", map[string]any{"text": "one"})
+	path := filepath.Join(data, "audit.db")
+	shell := func(sql string) string {
+		t.Helper()
+		b, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", path, sql).CombinedOutput()
+		if err != nil {
+			t.Fatalf("sqlite3: %v %s", err, b)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	view := shell("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'calls'")
+	shell("DROP VIEW calls; " + view + " AND s.tool IS NOT 'echo';")
+	const named = `view "calls" changed`
+	if code, out, _ := cli(t, "", "audit", "verify", "-c", cfg); code != 1 || !strings.Contains(out, "TAMPERED") || !strings.Contains(out, named) {
+		t.Errorf("audit verify = %d %q, want TAMPERED naming the view", code, out)
+	}
+	for _, args := range [][]string{{"tail"}, {"export"}, {"stats"}, {"show", "call_x"}} {
+		code, out, errOut := cli(t, "", append(append([]string{"audit"}, args...), "-c", cfg)...)
+		if code != 1 || !strings.Contains(errOut, named) || strings.Contains(out, "echo") {
+			t.Errorf("audit %v = %d %q %q, want refused naming the view", args, code, out, errOut)
+		}
+	}
+
+	base := "http://" + d.admin
+	token, _ := os.ReadFile(filepath.Join(data, "admin.token"))
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	login, err := noFollow.PostForm(base+"/login", map[string][]string{"token": {strings.TrimSpace(string(token))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login.Body.Close()
+	req, _ := http.NewRequest(http.MethodGet, base+"/calls", nil)
+	for _, ck := range login.Cookies() {
+		req.AddCookie(ck)
+	}
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(page), "view &#34;calls&#34; changed") {
+		t.Errorf("console /calls = %d, want refused naming the view:\n%s", resp.StatusCode, page)
+	}
+	ready, inJSON := "", `view \"calls\" changed`
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !strings.Contains(ready, inJSON); time.Sleep(100 * time.Millisecond) {
+		if r, err := http.Get("http://" + d.addr + "/readyz"); err == nil {
+			b, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			ready = string(b)
+		}
+	}
+	if !strings.Contains(ready, inJSON) {
+		t.Errorf("/readyz = %q, want the changed schema named", ready)
 	}
 }

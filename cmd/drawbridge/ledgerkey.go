@@ -13,6 +13,14 @@ import (
 // keyed part of the ledger unverifiable.
 const ledgerKeyName = "DRAWBRIDGE_LEDGER_KEY"
 
+// errLedgerKeyNotUserSecret refuses secret set and rm of the ledger key:
+// Drawbridge made it, and without it the keyed ledger cannot be verified.
+func errLedgerKeyNotUserSecret(verb string) error {
+	return fmt.Errorf("secret %s %s: refused: it is not a user secret but the ledger key, which Drawbridge made to key "+
+		"audit.db's hash chain; audit verify needs it to check the ledger, and prune to authenticate its anchors "+
+		"(secret rotate-key re-encrypts it with the rest)", verb, ledgerKeyName)
+}
+
 // storedLedgerKey returns the ledger key in vault, or nil when there is
 // none (a ledger that was never keyed, or no vault at hand).
 func storedLedgerKey(vault *secrets.Vault) (*audit.ChainKey, error) {

@@ -47,6 +47,8 @@ func runSecret(ctx context.Context, e env, args []string) error {
 	}
 	defer store.Close()
 	switch {
+	case (pos[0] == "set" || pos[0] == "rm") && len(pos) == 2 && pos[1] == ledgerKeyName:
+		return errLedgerKeyNotUserSecret(pos[0])
 	case pos[0] == "set" && len(pos) == 2:
 		value, err := readValue(e, pos[1])
 		if err != nil {
@@ -127,6 +129,7 @@ func listSecrets(ctx context.Context, e env, cfg *config.Config, store *secrets.
 	if err != nil {
 		return err
 	}
+	infos = slices.DeleteFunc(infos, func(i secrets.Info) bool { return i.Name == ledgerKeyName && i.Client == "" })
 	users := map[string][]string{}
 	for _, r := range cfg.SecretRefs() {
 		server := strings.SplitN(r.Path, ".", 3)[1]

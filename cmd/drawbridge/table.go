@@ -20,19 +20,19 @@ import (
 type table struct {
 	tw    *tabwriter.Writer
 	out   io.Writer
-	fixed []int      // column widths of a table that continues another
-	rows  [][]string // kept to compute widths
+	fixed []int // column widths of a fixed table
 }
 
 func newTable(w io.Writer, header ...string) *table {
 	t := &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0), out: w}
 	fmt.Fprintln(t.tw, strings.Join(header, "\t"))
-	t.rows = append(t.rows, header)
 	return t
 }
 
-// newFixedTable continues a table whose columns have these widths (rows
-// that audit tail -f adds under the first page).
+// newFixedTable writes rows at once, in columns of these widths (in
+// characters), whatever the rows hold: a longer cell is cut, ending in
+// "…"; the last column is neither padded nor cut. audit tail -f prints
+// its first page and every call after with one, so all stay aligned.
 func newFixedTable(w io.Writer, widths []int) *table { return &table{out: w, fixed: widths} }
 
 func (t *table) row(cells ...string) {
@@ -43,7 +43,7 @@ func (t *table) row(cells ...string) {
 		var b strings.Builder
 		for i, c := range cells {
 			if i < len(cells)-1 && i < len(t.fixed) {
-				fmt.Fprintf(&b, "%-*s", t.fixed[i]+2, c)
+				fmt.Fprintf(&b, "%-*s", t.fixed[i]+2, fit(c, t.fixed[i]))
 			} else {
 				b.WriteString(c)
 			}
@@ -51,22 +51,17 @@ func (t *table) row(cells ...string) {
 		fmt.Fprintln(t.out, strings.TrimRight(b.String(), " "))
 		return
 	}
-	t.rows = append(t.rows, cells)
 	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
 }
 
-// widths are the columns' widths so far (in characters).
-func (t *table) widths() []int {
-	var w []int
-	for _, r := range t.rows {
-		for i, c := range r {
-			if i >= len(w) {
-				w = append(w, 0)
-			}
-			w[i] = max(w[i], utf8.RuneCountInString(c))
-		}
+// fit cuts s to width characters, the last of them "…" when it was
+// longer.
+func fit(s string, width int) string {
+	if utf8.RuneCountInString(s) <= width {
+		return s
 	}
-	return w
+	r := []rune(s)
+	return string(r[:max(width-1, 0)]) + "…"
 }
 
 func (t *table) flush() error {

@@ -65,6 +65,13 @@ func setup(ctx context.Context, db *sql.DB, path string, fsys fs.FS, dir string)
 	return migrate(ctx, db, fsys, dir)
 }
 
+// Migrate applies the migrations in dir of fsys to db, as Open does: to an
+// in-memory database, it gives the schema they create, to compare a file's
+// with.
+func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, dir string) error {
+	return migrate(ctx, db, fsys, dir)
+}
+
 func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, dir string) error {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
