@@ -185,6 +185,9 @@ const (
 	cBase64               // A-Z a-z 0-9 + / - _ =
 	cSpace                // space, tab, CR, LF
 	cHexSep               // space, tab, CR, LF, : - ,
+	cPrefix               // x X \
+
+	cHex = cHexUpper | cHexLower | cDigit
 )
 
 // classes is each byte's class for survey, and the flag it sets alone.
@@ -211,6 +214,9 @@ var classes, alone = func() (t [256]uint8, a [256]flags) {
 		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("+/-_=", byte(c)) >= 0 {
 			t[c] |= cBase64
 		}
+		if c == 'x' || c == 'X' || c == '\\' {
+			t[c] |= cPrefix // not the common case: 0x, \x
+		}
 		if strings.IndexByte(" \t\r\n", byte(c)) >= 0 {
 			t[c] |= cSpace | cHexSep
 		}
@@ -230,28 +236,28 @@ const minWrapped = 16
 func survey(s string) flags {
 	var f flags
 	var run uint8
-	n, tok, hexBytes := 0, 0, 0
-	wrapped := false // a long base64 run ended at whitespace
+	n, hexBytes, tokEnd := 0, 0, -1 // tokEnd: the last byte that is no base64
 	for i := 0; i < len(s); i++ {
-		b := s[i]
-		c := classes[b]
-		f |= alone[b]
-		if c&cBase64 != 0 {
-			if wrapped {
-				f |= hasWrapped
-			}
-			tok, wrapped = tok+1, false
-		} else {
-			wrapped = c&cSpace != 0 && (wrapped || tok >= minWrapped)
-			tok = 0
-		}
-		if c&(cHexUpper|cHexLower|cDigit) != 0 {
+		c := classes[s[i]]
+		if c&cHex != 0 {
 			run |= c
 			n++
 			continue
 		}
 		if run&(cHexUpper|cHexLower) == cHexUpper|cHexLower && n >= 2*MinGuarded {
 			f |= hasMixedHex
+		}
+		if c == cBase64 { // a letter that is no hex digit: the common case
+			run, n, hexBytes = 0, 0, 0
+			continue
+		}
+		b := s[i]
+		f |= alone[b]
+		if c&cBase64 == 0 {
+			if c&cSpace != 0 && i-tokEnd > minWrapped && base64Follows(s[i:]) {
+				f |= hasWrapped // a long base64 run broken by whitespace
+			}
+			tokEnd = i
 		}
 		switch {
 		case c&cHexSep != 0 && n%2 == 0:
@@ -260,7 +266,9 @@ func survey(s string) flags {
 				f |= hasSpacedHex
 			}
 			hexBytes += n / 2
-		case (b == 'x' || b == 'X') && (n == 1 && s[i-1] == '0' || n == 0 && i > 0 && s[i-1] == '\\'):
+		case c&cPrefix == 0:
+			hexBytes = 0
+		case b|0x20 == 'x' && (n == 1 && s[i-1] == '0' || n == 0 && i > 0 && s[i-1] == '\\'):
 			// 0x or \x before a byte
 		case b == '\\' && n == 0 && i+1 < len(s) && s[i+1]|0x20 == 'x':
 		default:
@@ -275,4 +283,15 @@ func survey(s string) flags {
 		f |= hasSpacedHex
 	}
 	return f
+}
+
+// base64Follows reports whether s, which starts with whitespace, has base64
+// after it.
+func base64Follows(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := classes[s[i]]; c&cSpace == 0 {
+			return c&cBase64 != 0
+		}
+	}
+	return false
 }
