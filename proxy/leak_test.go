@@ -3,9 +3,11 @@ package proxy_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/drawbridge-mcp/drawbridge/audit"
 	"github.com/drawbridge-mcp/drawbridge/internal/mcptest"
+	"github.com/drawbridge-mcp/drawbridge/secrets"
 )
 
 // TestLeakGuardEveryAnswer: whatever an upstream sends that reaches the
@@ -118,5 +121,84 @@ func TestBridgedRequestsRecorded(t *testing.T) {
 		if b, _ := json.Marshal(c); strings.Contains(string(b), canary) || strings.Contains(string(b), "hunter2") {
 			t.Errorf("a secret reached the ledger: %s", b)
 		}
+	}
+}
+
+// encodedForms writes v in one form of each row of the table in
+// docs/threat-model.md (secrets/forms_test.go has every variant).
+func encodedForms(v string) map[string]string {
+	each := func(format, sep string) string {
+		parts := make([]string, len(v))
+		for i := range len(v) {
+			parts[i] = fmt.Sprintf(format, v[i])
+		}
+		return strings.Join(parts, sep)
+	}
+	runes := func(f func(rune) rune) string { return strings.Map(f, v) }
+	blob := base64.StdEncoding.EncodeToString([]byte("a longer message around " + v + " so that it wraps"))
+	var wrapped []string
+	for len(blob) > 40 {
+		wrapped, blob = append(wrapped, blob[:40]), blob[40:]
+	}
+	return map[string]string{
+		"hex":                       hex.EncodeToString([]byte(v)),
+		"base64":                    base64.RawURLEncoding.EncodeToString([]byte(v)),
+		"base64 wrapped":            strings.Join(append(wrapped, blob), "\r\n"),
+		"hex spaced":                each("0x%02x", ", "),
+		"percent":                   each("%%%02x", ""),
+		"percent doubled":           each("%%25%02X", ""),
+		"JSON escapes":              `\u0073` + v[1:],
+		"JavaScript escapes":        each(`\u{%x}`, ""),
+		"HTML entities":             each("&#%d", ""),
+		"HTML in percent":           each("%%26%%23x%x%%3B", ""),
+		"controls between letters":  strings.Join(strings.Split(v, ""), "\a"),
+		"invisible between letters": strings.Join(strings.Split(v, ""), "\ufe0f\u3164"),
+		"tag characters":            runes(func(r rune) rune { return 0xe0000 + r }),
+		"NFKC letters":              runes(func(r rune) rune { return r + 0xfee0 }),
+	}
+}
+
+// TestLeakGuardEncodedForms shows that an upstream that answers with its
+// credential in any form of the threat model's table (hex, wrapped base64,
+// spaced hex, doubled percent-encoding, JavaScript escapes, HTML entities,
+// invisible characters, tag characters, full-width letters …) gets it
+// redacted before the client, the ledger or the log sees it.
+func TestLeakGuardEncodedForms(t *testing.T) {
+	const canary = "sk_live_Zq8TnR4vX2/+mPq9"
+	forms := encodedForms(canary)
+	names := slices.Sorted(maps.Keys(forms))
+	up := mcptest.Raw(`{"tools":[{"name":"say","description":"Says a form.","inputSchema":{"type":"object","properties":{"form":{"type":"string"}}}}]}`,
+		func(params json.RawMessage) string {
+			var p struct {
+				Arguments struct{ Form string } `json:"arguments"`
+			}
+			_ = json.Unmarshal(params, &p)
+			text, _ := json.Marshal("the key is " + forms[p.Arguments.Form] + " (" + p.Arguments.Form + ")")
+			return `{"content":[{"type":"text","text":` + string(text) + `}]}`
+		})
+	t.Cleanup(up.Close)
+	t.Setenv("ENC_KEY", canary)
+	h := start(t, fmt.Sprintf("servers:\n  enc:\n    url: %s/mcp\n    headers:\n      Authorization: Bearer ${env:ENC_KEY}\n", up.URL))
+	guard := secrets.NewGuard([]secrets.Named{{Name: "K", Value: secrets.New(canary)}})
+
+	for _, name := range names {
+		got := h.call("enc", "say", map[string]any{"form": name}).text()
+		if !strings.Contains(got, "[REDACTED:enc.Authorization]") || !strings.HasSuffix(got, "("+name+")") || len(guard.Find(got)) > 0 {
+			t.Errorf("%s: the client got %q, want the credential redacted", name, got)
+		}
+	}
+	up.SetFault(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "upstream broke with key "+forms["HTML entities"]+" and "+forms["tag characters"], http.StatusBadGateway)
+	})
+	if r := h.rpc("enc", "tools/call", map[string]any{"name": "say", "arguments": map[string]any{}}); len(guard.Find(string(r.Result)+fmt.Sprint(r.Error))) > 0 {
+		t.Errorf("the failed call's answer holds the credential: %s %+v", r.Result, r.Error)
+	}
+	for _, c := range ledgerCalls(t, h, len(names)+1) {
+		if b, _ := json.Marshal(c); len(guard.Find(string(b))) > 0 {
+			t.Errorf("the ledger holds the credential: %s", b)
+		}
+	}
+	if logs := h.Logs.String(); len(guard.Find(logs)) > 0 {
+		t.Errorf("the log holds the credential:\n%s", logs)
 	}
 }

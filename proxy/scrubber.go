@@ -98,7 +98,8 @@ func vaultLookup(v Vault, client string) config.Lookup {
 
 // rebuildGuard collects what must never leave: the stored secrets, the env
 // and file values the config read, and every credential the config's
-// templates expand to, for the unscoped case and each client that has its
+// templates expand to (the servers' env, headers and auth, tracing.headers
+// and public.api_key), for the unscoped case and each client that has its
 // own secrets.
 func (s *Server) rebuildGuard() {
 	named := s.vault.All()
@@ -136,6 +137,21 @@ func (s *Server) rebuildGuard() {
 				v, _ := h.Key.Expand(s.lookupFor(c))
 				add(label+".auth.hmac", v)
 			}
+		}
+	}
+	// Drawbridge's own credentials: what it sends the trace collector and
+	// the tunnel's control plane.
+	global := map[string]config.Template{"public.api_key": s.cfg.Public.APIKey}
+	for h, t := range s.cfg.Tracing.Headers {
+		global["tracing.headers."+h] = t
+	}
+	for name, t := range global {
+		for _, v := range t.Resolved() {
+			add(name, v.Reveal())
+		}
+		for _, c := range clients {
+			v, _ := t.Expand(s.lookupFor(c))
+			add(name, v)
 		}
 	}
 	s.scrub.g.Store(secrets.NewGuard(named))

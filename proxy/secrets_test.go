@@ -3,9 +3,12 @@ package proxy_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -180,5 +183,48 @@ func TestRotateKeyWhileServing(t *testing.T) {
 				t.Fatalf("the new secret reached the client: %q", last)
 			}
 		})
+	}
+}
+
+// TestOwnCredentialsGuarded shows that Drawbridge's own credentials, read
+// from the environment or a file for tracing.headers and public.api_key,
+// join the leak guard: an upstream that has learnt them and answers with
+// them (plain, or encoded) gets them redacted, alone or as the whole value
+// the template expands to.
+func TestOwnCredentialsGuarded(t *testing.T) {
+	const otlp, tunnel, vaulted = "otlp-canary-5b7c9d1e", "tunnel-env-canary-3a4f", "vault-part-777"
+	keyFile := filepath.Join(t.TempDir(), "otlp.key")
+	if err := os.WriteFile(keyFile, []byte("file-canary-8e2d4c6a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LG_OTLP", otlp)
+	t.Setenv("LG_TUNNEL", tunnel)
+	says := map[string]string{"otlp": otlp, "file": base64.StdEncoding.EncodeToString([]byte("file-canary-8e2d4c6a")),
+		"tunnel": tunnel, "whole": tunnel + "." + vaulted}
+	up := mcptest.Raw(`{"tools":[{"name":"say","inputSchema":{"type":"object"}}]}`, func(params json.RawMessage) string {
+		var p struct {
+			Arguments struct{ What string } `json:"arguments"`
+		}
+		_ = json.Unmarshal(params, &p)
+		text, _ := json.Marshal("it is " + says[p.Arguments.What])
+		return `{"content":[{"type":"text","text":` + string(text) + `}]}`
+	})
+	t.Cleanup(up.Close)
+	_, vault := vaultWith(t, map[[2]string]string{{"TUNNEL_KEY", ""}: vaulted})
+	h := startWith(t, fmt.Sprintf(`tracing:
+  headers:
+    Authorization: Bearer ${env:LG_OTLP}
+    X-Key: ${file:%s}
+public:
+  api_key: ${env:LG_TUNNEL}.${secret:TUNNEL_KEY}
+servers:
+  up:
+    url: %s/mcp
+`, keyFile, up.URL), harnessOpts{vault: vault})
+	for what, want := range map[string]string{"otlp": "[REDACTED:tracing.headers.Authorization]",
+		"file": "[REDACTED:tracing.headers.X-Key]", "tunnel": "[REDACTED:public.api_key]", "whole": "[REDACTED:public.api_key]"} {
+		if got := h.call("up", "say", map[string]any{"what": what}).text(); got != "it is "+want {
+			t.Errorf("%s: the client got %q, want %q", what, got, "it is "+want)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"sort"
 	"strings"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // MinGuarded is the shortest value the guard looks for: shorter ones would
@@ -36,7 +38,23 @@ type Guard struct {
 
 type pattern struct {
 	name string
-	n    int // length in bytes
+	n    int  // length in bytes
+	kind kind // which forms of which values this string is
+}
+
+// kind is the encoding a form is in, as a set.
+type kind uint8
+
+const (
+	kindPlain kind = 1 << iota
+	kindHex
+	kindBase64
+)
+
+// form is one string a value is looked for as.
+type form struct {
+	text string
+	kind kind
 }
 
 type acNode struct {
@@ -47,26 +65,32 @@ type acNode struct {
 }
 
 // forms are the encodings a value is looked for in, beyond what the views
-// decode (escapes, percent-encoding, mixed-case hex): plain, hex in either
-// case, and base64 and base64url at each of the three alignments a value
-// can have inside a longer encoded text. At an alignment only the
-// characters that the value's own bits decide are kept, so a value is found
-// wherever it stands in an encoded blob, padded or not.
-func forms(v string) []string {
+// decode (escapes, entities, percent-encoding, look-alike letters, mixed-
+// case and spaced hex, wrapped base64): plain (and its NFKC form, for a
+// value that is not), hex in either case, and base64 and base64url at each
+// of the three alignments a value can have inside a longer encoded text.
+// At an alignment only the characters that the value's own bits decide are
+// kept, so a value is found wherever it stands in an encoded blob, padded
+// or not.
+func forms(v string) []form {
 	b := []byte(v)
-	all := []string{v, hex.EncodeToString(b), strings.ToUpper(hex.EncodeToString(b))}
+	all := []form{{v, kindPlain}, {norm.NFKC.String(v), kindPlain},
+		{hex.EncodeToString(b), kindHex}, {strings.ToUpper(hex.EncodeToString(b)), kindHex}}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
 		// Whole, padded or not, so a value encoded alone leaves nothing.
-		all = append(all, enc.EncodeToString(b), enc.WithPadding(base64.NoPadding).EncodeToString(b))
+		all = append(all, form{enc.EncodeToString(b), kindBase64},
+			form{enc.WithPadding(base64.NoPadding).EncodeToString(b), kindBase64})
 		for k := 0; k < 3; k++ {
-			all = append(all, aligned(enc, b, k))
+			all = append(all, form{aligned(enc, b, k), kindBase64})
 		}
 	}
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	out := all[:0]
 	for _, f := range all {
-		if f != "" && !seen[f] {
-			seen[f] = true
+		if i, ok := seen[f.text]; ok {
+			out[i].kind |= f.kind
+		} else if f.text != "" {
+			seen[f.text] = len(out)
 			out = append(out, f)
 		}
 	}
@@ -105,7 +129,8 @@ func NewGuard(secrets []Named) *Guard {
 	return g
 }
 
-func (g *Guard) add(p, name string) {
+func (g *Guard) add(f form, name string) {
+	p := f.text
 	cur := int32(0)
 	for i := 0; i < len(p); i++ {
 		nx, ok := g.nodes[cur].next[p[i]]
@@ -116,10 +141,12 @@ func (g *Guard) add(p, name string) {
 		}
 		cur = nx
 	}
-	if old := g.nodes[cur].out; old < 0 || g.pats[old].n < len(p) {
-		g.nodes[cur].out = int32(len(g.pats))
-		g.pats = append(g.pats, pattern{name: name, n: len(p)})
+	if old := g.nodes[cur].out; old >= 0 {
+		g.pats[old].kind |= f.kind // the same string: the first value's name
+		return
 	}
+	g.nodes[cur].out = int32(len(g.pats))
+	g.pats = append(g.pats, pattern{name: name, n: len(p), kind: f.kind})
 }
 
 // link computes failure and dictionary links breadth first.
@@ -170,7 +197,7 @@ func (g *Guard) matches(text string) []match {
 	var out []match
 	for _, v := range views(text) {
 		n := len(out)
-		out = g.scan(v.text, out)
+		out = g.scan(v.text, v.only, out)
 		for i := n; i < len(out); i++ {
 			out[i].start, out[i].end = v.span(out[i].start, out[i].end)
 		}
@@ -178,8 +205,9 @@ func (g *Guard) matches(text string) []match {
 	return out
 }
 
-// scan appends the occurrences of every form in text.
-func (g *Guard) scan(text string, out []match) []match {
+// scan appends the occurrences in text of every form of the kinds only
+// allows (any when zero).
+func (g *Guard) scan(text string, only kind, out []match) []match {
 	cur := int32(0)
 	for i := 0; i < len(text); i++ {
 		c := text[i]
@@ -197,7 +225,7 @@ func (g *Guard) scan(text string, out []match) []match {
 			}
 		}
 		for n := cur; n >= 0; n = g.nodes[n].dict {
-			if p := g.nodes[n].out; p >= 0 {
+			if p := g.nodes[n].out; p >= 0 && (only == 0 || g.pats[p].kind&only != 0) {
 				out = append(out, match{start: i + 1 - g.pats[p].n, end: i + 1, name: g.pats[p].name})
 			}
 			if g.nodes[n].dict < 0 {

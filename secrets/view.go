@@ -1,28 +1,34 @@
 package secrets
 
-import (
-	"regexp"
-	"strings"
-	"unicode"
-	"unicode/utf8"
-)
+import "strings"
 
 // A view is text as a decoder on the far side will read it, with where each
 // of its bytes came from in the original. The guard scans every view, so a
-// secret written with escapes ("\u0073k_live_…"), with control characters
-// between its letters (stripped before the client reads it), or
-// percent-encoded in any mix of cases is found as surely as a plain one, and
-// redacted where it stands in the original.
+// secret written with escapes ("\u0073k_live_…"), with invisible characters
+// between its letters, in look-alike letters, as HTML entities or
+// percent-encoded is found as surely as a plain one, and redacted where it
+// stands in the original.
 type view struct {
 	text string
 	// from[i] is the offset in the original of the source of byte i;
 	// from[len(text)] is len(original). nil means the original itself.
 	from []int32
+	// only, when not zero, limits the view to the forms of these kinds: a
+	// view that joins what separators split (wrapped base64, spaced hex)
+	// must not find a plain value in words that stood apart.
+	only kind
+	// parent, when set, is the view this one was cut from, byte for byte:
+	// from is then offsets in parent.text, and what was cut out between
+	// two bytes is not part of either.
+	parent *view
 }
 
 // span maps [start, end) in v back to the original text. A decoded unit
-// (an escape, a percent triple) is covered whole.
+// (an escape, a percent triple, an entity) is covered whole.
 func (v *view) span(start, end int) (int, int) {
+	if v.parent != nil {
+		return v.parent.span(int(v.from[start]), int(v.from[end-1])+1)
+	}
 	if v.from == nil {
 		return start, end
 	}
@@ -46,341 +52,246 @@ func (v *view) derive(out []byte, src []int32) *view {
 	return &view{text: string(out), from: src}
 }
 
-// maxUnescape is how many nested levels of backslash escapes are decoded:
-// JSON carried as text inside JSON is common in tool results.
-const maxUnescape = 3
+// cut builds the view of v that keeps out, the bytes of v.text at src,
+// and forms of the kinds only.
+func (v *view) cut(out []byte, src []int32, only kind) *view {
+	return &view{text: string(out), from: src, only: only, parent: v}
+}
+
+// transform is one decoder: the view it produces, nil when it changes
+// nothing.
+type transform func(*view) *view
+
+// Bounds on repeated decoding. JSON carried as text inside JSON is common
+// in tool results, and so are values URL-encoded twice; beyond three
+// levels nobody decodes by accident.
+const (
+	maxUnescape = 3
+	maxDecode   = 3 // rounds of HTML entities and percent-encoding
+)
 
 // views returns text as read raw and through each decoder that changes it.
-// Decoders compose in the order a reader applies them: escapes first, then
-// what a terminal or the output guard drops, then URL decoding, then hex
-// letters folded to one case.
+// Decoders compose in the order a reader applies them:
+//
+//  1. backslash escapes (JSON, JavaScript), up to three levels: the client
+//     decodes the JSON first;
+//  2. what a reader does not see dropped (controls, terminal escapes,
+//     default-ignorable characters) and letters read as their NFKC
+//     equivalents; beside it, tag characters read as the ASCII they shadow;
+//  3. HTML entities and percent-encoding, alternately, up to three rounds
+//     (either inside the other, or doubled), then escapes and step 2 again
+//     once if what they decoded needs it;
+//  4. hex letters folded to one case.
+//
+// Base64 with its line breaks removed and hex with its separators removed
+// are scanned beside the text after step 2 and after step 3 (and hex
+// beside the raw text too, for \x73 \x6b).
 func views(text string) []*view {
 	v := &view{text: text}
 	out := []*view{v}
-	add := func(next *view) {
-		if next != nil {
-			out = append(out, next)
-			v = next
-		}
-	}
-	f := survey(text)
+	f0 := survey(text)
+	f := f0
 	if f == 0 {
 		return out // nothing any decoder would change: the common case
 	}
-	for i := 0; i < maxUnescape && f&hasBackslash != 0 && strings.IndexByte(v.text, '\\') >= 0; i++ {
-		next := unescape(v)
+	step := func(t transform) bool {
+		next := t(v)
 		if next == nil {
-			break
+			return false
 		}
-		add(next)
+		out = append(out, next)
+		v = next
+		return true
+	}
+	for i := 0; i < maxUnescape && f&hasBackslash != 0 && step(unescape); i++ {
 	}
 	if len(out) > 1 {
 		f = survey(v.text) // decoded escapes may hold anything
 	}
-	if f&hasControl != 0 {
-		add(stripped(v))
+	if f&hasUnicode != 0 {
+		pre := v
+		step(readable)
+		if strings.Contains(pre.text, tagLead) {
+			out = appendView(out, tagged(pre))
+		}
 	}
-	if f&hasPercent != 0 {
-		add(percentDecoded(v))
+	base := v
+	if v != out[0] {
+		out = joinedViews(out, out[0], f0) // \x73 \x6b: spaced hex with escapes
+	}
+	out = joinedViews(out, v, f)
+	for round := 0; round < maxDecode; round++ {
+		changed := f&hasAmp != 0 && step(htmlDecoded)
+		if f&hasPercent != 0 && step(percentDecoded) {
+			changed = true
+		}
+		if !changed {
+			break
+		}
+		f = survey(v.text)
+	}
+	if v != base {
+		if f&hasBackslash != 0 && step(unescape) {
+			f = survey(v.text)
+		}
+		if f&hasUnicode != 0 {
+			step(readable)
+		}
+		out = joinedViews(out, v, f)
 	}
 	if f&hasMixedHex != 0 || len(out) > 1 {
-		add(hexFolded(v))
+		out = appendView(out, hexFolded(v))
 	}
 	return out
 }
 
-// What survey finds in a text: which decoders could change it.
+// joinedViews adds the views of v that join what separators split: base64
+// wrapped in lines, hex bytes written apart.
+func joinedViews(out []*view, v *view, f flags) []*view {
+	if f&hasWrapped != 0 {
+		out = appendView(out, base64Joined(v))
+	}
+	if f&hasSpacedHex != 0 {
+		out = appendView(out, hexJoined(v))
+	}
+	return out
+}
+
+func appendView(out []*view, v *view) []*view {
+	if v != nil {
+		out = append(out, v)
+	}
+	return out
+}
+
+// flags is what survey finds in a text: which decoders could change it.
+type flags uint16
+
 const (
-	hasBackslash = 1 << iota
-	hasControl   // an ASCII control but newline and tab, or a non-ASCII byte
-	hasPercent   // % or +
-	hasMixedHex  // a run of hex digits long enough to hold a secret, in both cases
-	isHexUpper   // (class only) A-F
-	isHexLower   // (class only) a-f
-	isDigit      // (class only) 0-9
+	hasBackslash flags = 1 << iota
+	hasUnicode         // a control but newline and tab, or a non-ASCII byte
+	hasPercent         // % or +
+	hasAmp             // & (an HTML entity)
+	hasMixedHex        // a run of hex digits long enough to hold a secret, in both cases
+	hasSpacedHex       // hex bytes with separators, enough to hold a secret
+	hasWrapped         // a long base64 run broken by whitespace
 )
 
-// classes is each byte's class for survey.
-var classes = func() (t [256]uint8) {
+// Byte classes for survey.
+const (
+	cHexUpper = 1 << iota // A-F
+	cHexLower             // a-f
+	cDigit                // 0-9
+	cBase64               // A-Z a-z 0-9 + / - _ =
+	cSpace                // space, tab, CR, LF
+	cHexSep               // space, tab, CR, LF, : - ,
+	cPrefix               // x X \
+
+	cHex = cHexUpper | cHexLower | cDigit
+)
+
+// classes is each byte's class for survey, and the flag it sets alone.
+var classes, alone = func() (t [256]uint8, a [256]flags) {
 	for c := 0; c < 256; c++ {
 		switch {
 		case c == '\\':
-			t[c] = hasBackslash
+			a[c] = hasBackslash
 		case (c < 0x20 && c != '\n' && c != '\t') || c >= 0x7f:
-			t[c] = hasControl
-		case c == '%' || c == '+':
-			t[c] = hasPercent
+			a[c] = hasUnicode
+		case c == '%':
+			a[c] = hasPercent
+		case c == '&':
+			a[c] = hasAmp
+		}
+		switch {
 		case c >= 'A' && c <= 'F':
-			t[c] = isHexUpper
+			t[c] = cHexUpper
 		case c >= 'a' && c <= 'f':
-			t[c] = isHexLower
+			t[c] = cHexLower
 		case c >= '0' && c <= '9':
-			t[c] = isDigit
+			t[c] = cDigit
+		}
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("+/-_=", byte(c)) >= 0 {
+			t[c] |= cBase64
+		}
+		if c == 'x' || c == 'X' || c == '\\' {
+			t[c] |= cPrefix // not the common case: 0x, \x
+		}
+		if strings.IndexByte(" \t\r\n", byte(c)) >= 0 {
+			t[c] |= cSpace | cHexSep
+		}
+		if strings.IndexByte(":-,", byte(c)) >= 0 {
+			t[c] |= cHexSep
 		}
 	}
-	return t
+	a['+'] = hasPercent
+	return t, a
 }()
 
+// minWrapped is the shortest line of base64 whose line break is removed:
+// MIME wraps at 76, PEM at 64; words of prose are shorter.
+const minWrapped = 16
+
 // survey says, in one pass, which decoders could change s.
-func survey(s string) uint8 {
-	var flags, run uint8
-	n := 0
+func survey(s string) flags {
+	var f flags
+	var run uint8
+	n, hexBytes, tokEnd := 0, 0, -1 // tokEnd: the last byte that is no base64
 	for i := 0; i < len(s); i++ {
 		c := classes[s[i]]
-		if c&(isHexUpper|isHexLower|isDigit) != 0 {
+		if c&cHex != 0 {
 			run |= c
 			n++
 			continue
 		}
-		if run&(isHexUpper|isHexLower) == isHexUpper|isHexLower && n >= 2*MinGuarded {
-			flags |= hasMixedHex
+		if run&(cHexUpper|cHexLower) == cHexUpper|cHexLower && n >= 2*MinGuarded {
+			f |= hasMixedHex
+		}
+		if c == cBase64 { // a letter that is no hex digit: the common case
+			run, n, hexBytes = 0, 0, 0
+			continue
+		}
+		b := s[i]
+		f |= alone[b]
+		if c&cBase64 == 0 {
+			if c&cSpace != 0 && i-tokEnd > minWrapped && base64Follows(s[i:]) {
+				f |= hasWrapped // a long base64 run broken by whitespace
+			}
+			tokEnd = i
+		}
+		switch {
+		case c&cHexSep != 0 && n%2 == 0:
+			// A byte group ends; groups before it make a spaced run.
+			if hexBytes > 0 && n > 0 && hexBytes+n/2 >= MinGuarded {
+				f |= hasSpacedHex
+			}
+			hexBytes += n / 2
+		case c&cPrefix == 0:
+			hexBytes = 0
+		case b|0x20 == 'x' && (n == 1 && s[i-1] == '0' || n == 0 && i > 0 && s[i-1] == '\\'):
+			// 0x or \x before a byte
+		case b == '\\' && n == 0 && i+1 < len(s) && s[i+1]|0x20 == 'x':
+		default:
+			hexBytes = 0
 		}
 		run, n = 0, 0
-		flags |= c
 	}
-	if run&(isHexUpper|isHexLower) == isHexUpper|isHexLower && n >= 2*MinGuarded {
-		flags |= hasMixedHex
+	if run&(cHexUpper|cHexLower) == cHexUpper|cHexLower && n >= 2*MinGuarded {
+		f |= hasMixedHex
 	}
-	return flags & (hasBackslash | hasControl | hasPercent | hasMixedHex)
+	if n > 0 && n%2 == 0 && hexBytes > 0 && hexBytes+n/2 >= MinGuarded {
+		f |= hasSpacedHex
+	}
+	return f
 }
 
-// unescape decodes backslash escapes as JSON does (\" \\ \/ \b \f \n \r \t
-// \uXXXX with surrogate pairs; a lone surrogate becomes U+FFFD), and \xHH.
-// It returns nil when there was nothing to decode.
-func unescape(v *view) *view {
-	s := v.text
-	out := make([]byte, 0, len(s))
-	src := make([]int32, 0, len(s))
-	changed := false
-	emit := func(b []byte, at int) {
-		out = append(out, b...)
-		for range b {
-			src = append(src, int32(at))
-		}
-	}
-	for i := 0; i < len(s); {
-		if s[i] != '\\' || i+1 >= len(s) {
-			emit([]byte{s[i]}, i)
-			i++
-			continue
-		}
-		n, b := decodeEscape(s[i:])
-		if n == 0 {
-			emit([]byte{s[i]}, i)
-			i++
-			continue
-		}
-		changed = true
-		emit(b, i)
-		i += n
-	}
-	if !changed {
-		return nil
-	}
-	return v.derive(out, src)
-}
-
-// decodeEscape decodes one escape at the start of s (which begins with a
-// backslash): how many bytes it takes and what it stands for; 0 when it is
-// not an escape.
-func decodeEscape(s string) (int, []byte) {
-	switch s[1] {
-	case '"', '\\', '/', '\'':
-		return 2, []byte{s[1]}
-	case 'b':
-		return 2, []byte{'\b'}
-	case 'f':
-		return 2, []byte{'\f'}
-	case 'n':
-		return 2, []byte{'\n'}
-	case 'r':
-		return 2, []byte{'\r'}
-	case 't':
-		return 2, []byte{'\t'}
-	case 'x':
-		if h, ok := hexByte(s[2:]); ok {
-			return 4, []byte{h}
-		}
-	case 'u':
-		r, ok := hex4(s[2:])
-		if !ok {
-			return 0, nil
-		}
-		n := 6
-		if utf16IsSurrogate(r) {
-			lo, ok2 := rune(0), false
-			if len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
-				lo, ok2 = hex4(s[8:])
-			}
-			if ok2 && r < 0xdc00 && lo >= 0xdc00 && lo <= 0xdfff {
-				r, n = 0x10000+(r-0xd800)<<10+(lo-0xdc00), 12
-			} else {
-				r = utf8.RuneError
-			}
-		}
-		return n, utf8.AppendRune(nil, r)
-	}
-	return 0, nil
-}
-
-func utf16IsSurrogate(r rune) bool { return r >= 0xd800 && r <= 0xdfff }
-
-func hex4(s string) (rune, bool) {
-	if len(s) < 4 {
-		return 0, false
-	}
-	var r rune
-	for i := 0; i < 4; i++ {
-		d, ok := hexDigit(s[i])
-		if !ok {
-			return 0, false
-		}
-		r = r<<4 | rune(d)
-	}
-	return r, true
-}
-
-func hexByte(s string) (byte, bool) {
-	if len(s) < 2 {
-		return 0, false
-	}
-	hi, ok1 := hexDigit(s[0])
-	lo, ok2 := hexDigit(s[1])
-	return hi<<4 | lo, ok1 && ok2
-}
-
-func hexDigit(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-// escapeRE matches terminal escape sequences: CSI (ESC [ … final), OSC
-// (ESC ] … BEL or ESC \), two-byte escapes, and the 8-bit CSI.
-var escapeRE = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]`)
-
-// StripControls removes terminal escape sequences and control characters
-// but newline and tab: what the output guard does to text a model or a
-// terminal will read. ok reports a change.
-func StripControls(s string) (clean string, ok bool) {
-	out := escapeRE.ReplaceAllString(s, "")
-	clean = strings.Map(func(r rune) rune {
-		if isControl(r) {
-			return -1
-		}
-		return r
-	}, out)
-	return clean, clean != s
-}
-
-func isControl(r rune) bool {
-	return r != '\n' && r != '\t' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f))
-}
-
-// stripped is the view without escape sequences, control characters and
-// invisible format characters (zero-width spaces and joiners, bidi marks,
-// tag characters): a secret with them between its letters reads as the
-// secret. nil when there are none.
-func stripped(v *view) *view {
-	s := v.text
-	var drop [][]int
-	if strings.IndexByte(s, 0x1b) >= 0 || strings.Contains(s, "\u009b") {
-		drop = escapeRE.FindAllStringIndex(s, -1)
-	}
-	out := make([]byte, 0, len(s))
-	src := make([]int32, 0, len(s))
-	changed := len(drop) > 0
-	for i := 0; i < len(s); {
-		if len(drop) > 0 && i == drop[0][0] {
-			i = drop[0][1]
-			drop = drop[1:]
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if isControl(r) || (r != utf8.RuneError && unicode.Is(unicode.Cf, r)) {
-			changed = true
-			i += n
-			continue
-		}
-		for k := 0; k < n; k++ {
-			out = append(out, s[i+k])
-			src = append(src, int32(i+k))
-		}
-		i += n
-	}
-	if !changed {
-		return nil
-	}
-	return v.derive(out, src)
-}
-
-// percentDecoded is the view a URL decoder reads: %XX (either case) as its
-// byte, + as a space. nil when there is neither.
-func percentDecoded(v *view) *view {
-	s := v.text
-	out := make([]byte, 0, len(s))
-	src := make([]int32, 0, len(s))
-	changed := false
+// base64Follows reports whether s, which starts with whitespace, has base64
+// after it.
+func base64Follows(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '%':
-			if b, ok := hexByte(s[i+1:]); ok {
-				out, src = append(out, b), append(src, int32(i))
-				i += 2
-				changed = true
-				continue
-			}
-		case c == '+':
-			c, changed = ' ', true
+		if c := classes[s[i]]; c&cSpace == 0 {
+			return c&cBase64 != 0
 		}
-		out, src = append(out, c), append(src, int32(i))
 	}
-	if !changed {
-		return nil
-	}
-	return v.derive(out, src)
-}
-
-// hexFolded lowercases runs of hex digits that mix letter cases: a hex
-// decoder reads "4A6b" as "4a6b", and the guard knows each secret's hex in
-// one case and the other. nil when no run mixes.
-func hexFolded(v *view) *view {
-	s := v.text
-	var b []byte
-	for i := 0; i < len(s); {
-		j, upper, lower := i, false, false
-		for j < len(s) {
-			c := s[j]
-			if c >= 'A' && c <= 'F' {
-				upper = true
-			} else if c >= 'a' && c <= 'f' {
-				lower = true
-			} else if c < '0' || c > '9' {
-				break
-			}
-			j++
-		}
-		if upper && lower && j-i >= 2*MinGuarded {
-			if b == nil {
-				b = []byte(s)
-			}
-			for k := i; k < j; k++ {
-				if b[k] >= 'A' && b[k] <= 'F' {
-					b[k] += 'a' - 'A'
-				}
-			}
-		}
-		i = max(j, i+1)
-	}
-	if b == nil {
-		return nil
-	}
-	return &view{text: string(b), from: v.from} // one to one
+	return false
 }
