@@ -6,6 +6,7 @@ package examples_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,5 +93,28 @@ func TestServerBlocks(t *testing.T) {
 				t.Fatalf("default policy over this block: %v", err)
 			}
 		})
+	}
+}
+
+// TestSQLGuardBypasses shows that the shipped sql-guard, run by the real
+// engine, denies the four bypasses of issue 20: a comment marker inside a
+// string literal, the SQL under an upper-case key, a MySQL executable
+// comment, and a # comment hiding the WHERE of a DELETE.
+func TestSQLGuardBypasses(t *testing.T) {
+	e, err := policy.New(context.Background(), policy.Options{Dir: "policies/sql-guard"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range []string{
+		`{"query":"SELECT '--'; DROP TABLE users"}`,
+		`{"SQL":"DROP TABLE users"}`,
+		`{"query":"/*!50000 DROP TABLE users */"}`,
+		`{"query":"DELETE FROM users # WHERE id=1"}`,
+	} {
+		in := &policy.Input{Method: "tools/call", Server: "db", Tool: policy.Tool{Name: "execute_sql"}, Arguments: json.RawMessage(args)}
+		d, err := e.Decide(context.Background(), in)
+		if err != nil || d.Action != "deny" {
+			t.Errorf("Decide(%s) = %+v, %v; want a deny", args, d, err)
+		}
 	}
 }
