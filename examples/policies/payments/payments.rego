@@ -56,7 +56,7 @@ format_path(p) := p if is_string(p)
 
 format_path(p) := format_int(p, 10) if is_number(p)
 
-decision := {"action": "deny", "reason": sprintf("argument %v: write the amount as \"amount\"", [concat(", ", amount_aliases)])} if {
+decision := {"action": "deny", "reason": sprintf("argument %v: write \"amount\" and \"quantity\" in lower case", [concat(", ", sort(amount_aliases))])} if {
 	input.method == "tools/call"
 	input.tool.name in money_tools
 	count(amount_aliases) > 0
