@@ -86,8 +86,14 @@ lexer := concat("|", [
 ])
 
 # What can start a literal or a comment in some database: text that one
-# database reads as code and another as a comment may not hold any.
-starters := "['\"`#\\[]|--|/\\*|\\$[A-Za-z_]*\\$"
+# database reads as code and another as a comment may not hold any. In a line
+# comment, another line comment ends where it does, at the end of the line.
+starters := {
+	"span": "['\"`#\\[]|--|/\\*|\\$[A-Za-z_]*\\$",
+	"line": "['\"`\\[]|/\\*|\\$[A-Za-z_]*\\$",
+}
+
+starts := {"exec": "span", "dollar": "span", "ident": "span", "hash": "line", "dashes": "line"}
 
 tokens := {q: lex(q) | some q in queries}
 
@@ -100,9 +106,6 @@ lex(s) := [t | some i, piece in regex.split(lexer, s); some t in pair(piece, oth
 pair(piece, "") := [{"kind": "code", "text": piece}]
 
 pair(piece, m) := [{"kind": "code", "text": piece}, {"kind": kind(m), "text": m}] if m != ""
-
-# The characters a token other than code can start with.
-leads := {"'", "\"", "`", "$", "/", "-", "#", "["}
 
 kind(m) := "string" if {
 	startswith(m, "'")
@@ -187,7 +190,9 @@ unreadable contains "a quote, comment or $$ string that does not close, or a $ta
 unreadable contains "a backslash before a quote (an escape in MySQL, not elsewhere)" if {
 	some t in special
 	t.kind in {"string", "ident"}
-	regex.match(`\\['"]`, t.text)
+	quote := substring(t.text, 0, 1)
+	quote != "`"
+	contains(t.text, concat("", ["\\", quote]))
 }
 
 unreadable contains "a comment inside a comment" if {
@@ -201,7 +206,7 @@ unreadable contains "a comment inside a comment" if {
 # readings agree on where it ends only while it holds no quote or comment.
 unreadable contains sprintf("a quote or comment inside %s", [label[t.kind]]) if {
 	some t in special
-	regex.match(starters, body(t))
+	regex.match(starters[starts[t.kind]], body(t))
 }
 
 label := {"exec": "/*! … */ or /*+ … */", "hash": "a # comment", "dashes": "a --comment", "dollar": "$$ … $$", "ident": "`…`"}
@@ -282,8 +287,10 @@ looked_through := {"EXPLAIN", "ANALYZE", "ANALYSE", "VERBOSE", "QUERY", "PLAN", 
 
 verb(s) := [w | some w in regex.find_n(`[A-Z_]+`, s, -1); not w in looked_through][0]
 
-# A statement's text outside parentheses (up to 8 deep).
-flat1(s) := regex.replace(s, `\([^()]*\)`, " ")
+# A statement's text outside parentheses and brackets (up to 8 deep): a
+# WHERE inside a subquery, or a [where] that SQL Server reads as a name, is
+# not the statement's.
+flat1(s) := regex.replace(s, `\([^()]*\)|\[[^\[\]]*\]`, " ")
 
 flat(s) := flat1(flat1(flat1(flat1(flat1(flat1(flat1(flat1(s))))))))
 

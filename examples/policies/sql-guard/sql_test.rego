@@ -320,3 +320,15 @@ test_too_long_denied if {
 	contains(reason(long), "not judged")
 	drawbridge.decision.action == "allow" with input as q(long) with data.sql.max_length as 20000
 }
+
+test_bracketed_where_is_a_name_denied if {
+	# SQL Server reads [where] as an alias: every row goes.
+	denied("DELETE FROM users [where] id = 1")
+	held("DELETE FROM [users] WHERE [id] = 1")
+}
+
+test_dashed_lines_allowed if {
+	allowed("SELECT 1 ----------\n")
+	allowed("SELECT 1 # see -- and # here")
+	allowed("SELECT 'a\\\"b'")
+}
