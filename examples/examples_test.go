@@ -7,10 +7,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/internal/wire"
@@ -116,5 +118,33 @@ func TestSQLGuardBypasses(t *testing.T) {
 		if err != nil || d.Action != "deny" {
 			t.Errorf("Decide(%s) = %+v, %v; want a deny", args, d, err)
 		}
+	}
+}
+
+// BenchmarkSQLGuard measures one sql-guard decision on a typical query and
+// on an INSERT near the default length limit (without policy.timeout, to
+// see how far under it the decision stays).
+func BenchmarkSQLGuard(b *testing.B) {
+	e, err := policy.New(context.Background(), policy.Options{Dir: "policies/sql-guard", Timeout: 10 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rows []string
+	for i := 0; len(strings.Join(rows, ", ")) < 9900; i++ {
+		rows = append(rows, fmt.Sprintf(`(%d, 'name %d', \"x\", 3.5)`, i, i))
+	}
+	for _, bb := range []struct{ name, sql string }{
+		{"typical", "SELECT u.id, u.email FROM users u JOIN orders o ON o.user_id = u.id WHERE o.total > 100 AND u.name <> 'x' -- recent\nORDER BY u.id LIMIT 10"},
+		{"insert-10000", "INSERT INTO t VALUES " + strings.Join(rows, ", ")[:9900]},
+	} {
+		args, _ := json.Marshal(map[string]string{"query": bb.sql})
+		in := &policy.Input{Method: "tools/call", Server: "db", Tool: policy.Tool{Name: "execute_sql"}, Arguments: args}
+		b.Run(bb.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := e.Decide(context.Background(), in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
