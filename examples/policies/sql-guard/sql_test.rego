@@ -135,8 +135,10 @@ test_quoted_where_is_a_name_denied if {
 test_dollar_quotes if {
 	allowed("SELECT $$fine$$")
 	denied("SELECT $$it's$$")
+
 	# MySQL reads $$ as part of a name and runs what is inside.
 	denied("SELECT $$ ; DROP TABLE users; $$")
+
 	# PostgreSQL reads $$'$$ as a string and runs the rest.
 	denied("SELECT $$'$$; DROP TABLE users; --'")
 	contains(reason("SELECT $x$ DROP TABLE users $x$"), "$tag$")
@@ -145,6 +147,7 @@ test_dollar_quotes if {
 test_brackets if {
 	allowed("SELECT [order id] FROM [orders]")
 	allowed("SELECT tags[1] FROM posts WHERE tags && ARRAY['a', 'b']")
+
 	# SQL Server and SQLite read [x'] as a name and run the rest.
 	denied("SELECT [x'] ; DROP TABLE users; --']")
 	denied("SELECT [a--b] FROM t")
@@ -160,6 +163,7 @@ test_comment_styles_stripped if {
 
 test_comment_between_keywords_denied if {
 	denied("DROP/**/TABLE users")
+
 	# DR/**/OP is two words to a database, as to the guard.
 	held("DR/**/OP TABLE users")
 	denied("DELETE/**/FROM/**/users")
@@ -209,6 +213,7 @@ test_key_case_and_depth if {
 	drawbridge.decision.action == "deny" with input as {"method": "tools/call", "tool": {"name": "run"}, "arguments": {"Query": "DROP TABLE users"}}
 	drawbridge.decision.action == "deny" with input as {"method": "tools/call", "tool": {"name": "run"}, "arguments": {"STATEMENT": "TRUNCATE users"}}
 	drawbridge.decision.action == "deny" with input as {"method": "tools/call", "tool": {"name": "run"}, "arguments": {"batch": {"sql": ["SELECT 1", "DROP TABLE users"]}}}
+
 	# U+017F (long s) folds to s in case-insensitive readers.
 	drawbridge.decision.action == "deny" with input as {"method": "tools/call", "tool": {"name": "run"}, "arguments": {"\u017fql": "DROP TABLE users"}}
 }
@@ -240,6 +245,7 @@ test_invisible_and_unicode_spaces_denied if {
 test_full_width_is_a_name if {
 	held("\uff24\uff32\uff2f\uff30 TABLE users")
 	denied("DELETE FROM users \uff37\uff28\uff25\uff32\uff25 id = 1")
+
 	# Cyrillic е in "wherе": an alias to the database, not a WHERE.
 	denied("DELETE FROM users wher\u0435 id = 1")
 }
