@@ -6,10 +6,13 @@ package examples_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drawbridge-mcp/drawbridge/config"
 	"github.com/drawbridge-mcp/drawbridge/internal/wire"
@@ -90,6 +93,57 @@ func TestServerBlocks(t *testing.T) {
 			}
 			if _, err := wire.Policy(context.Background(), cfg, nil); err != nil {
 				t.Fatalf("default policy over this block: %v", err)
+			}
+		})
+	}
+}
+
+// TestSQLGuardBypasses shows that the shipped sql-guard, run by the real
+// engine, denies the four bypasses of issue 20: a comment marker inside a
+// string literal, the SQL under an upper-case key, a MySQL executable
+// comment, and a # comment hiding the WHERE of a DELETE.
+func TestSQLGuardBypasses(t *testing.T) {
+	e, err := policy.New(context.Background(), policy.Options{Dir: "policies/sql-guard"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range []string{
+		`{"query":"SELECT '--'; DROP TABLE users"}`,
+		`{"SQL":"DROP TABLE users"}`,
+		`{"query":"/*!50000 DROP TABLE users */"}`,
+		`{"query":"DELETE FROM users # WHERE id=1"}`,
+	} {
+		in := &policy.Input{Method: "tools/call", Server: "db", Tool: policy.Tool{Name: "execute_sql"}, Arguments: json.RawMessage(args)}
+		d, err := e.Decide(context.Background(), in)
+		if err != nil || d.Action != "deny" {
+			t.Errorf("Decide(%s) = %+v, %v; want a deny", args, d, err)
+		}
+	}
+}
+
+// BenchmarkSQLGuard measures one sql-guard decision on a typical query and
+// on an INSERT near the default length limit (without policy.timeout, to
+// see how far under it the decision stays).
+func BenchmarkSQLGuard(b *testing.B) {
+	e, err := policy.New(context.Background(), policy.Options{Dir: "policies/sql-guard", Timeout: 10 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rows []string
+	for i := 0; len(strings.Join(rows, ", ")) < 9900; i++ {
+		rows = append(rows, fmt.Sprintf(`(%d, 'name %d', \"x\", 3.5)`, i, i))
+	}
+	for _, bb := range []struct{ name, sql string }{
+		{"typical", "SELECT u.id, u.email FROM users u JOIN orders o ON o.user_id = u.id WHERE o.total > 100 AND u.name <> 'x' -- recent\nORDER BY u.id LIMIT 10"},
+		{"insert-10000", "INSERT INTO t VALUES " + strings.Join(rows, ", ")[:9900]},
+	} {
+		args, _ := json.Marshal(map[string]string{"query": bb.sql})
+		in := &policy.Input{Method: "tools/call", Server: "db", Tool: policy.Tool{Name: "execute_sql"}, Arguments: args}
+		b.Run(bb.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := e.Decide(context.Background(), in); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

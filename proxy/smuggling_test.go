@@ -122,3 +122,32 @@ func TestArgumentsAgainstSchema(t *testing.T) {
 		t.Errorf("a conforming call = %+v", r)
 	}
 }
+
+// TestSQLGuardBypassesThroughProxy: the four sql-guard bypasses of issue 20
+// (a comment marker in a string, an upper-case key, a MySQL executable
+// comment, a # comment hiding a WHERE) are denied end to end under the
+// shipped example, and the database server never receives them.
+func TestSQLGuardBypassesThroughProxy(t *testing.T) {
+	tools := `{"tools":[{"name":"execute_sql","inputSchema":{"type":"object"}}]}`
+	up := mcptest.Raw(tools, func(json.RawMessage) string { return `{"content":[{"type":"text","text":"ran"}]}` })
+	t.Cleanup(up.Close)
+	dir, _ := filepath.Abs("../examples/policies/sql-guard")
+	h := start(t, fmt.Sprintf("policy:\n  dir: %s\nservers:\n  db:\n    url: %s\n", dir, up.URL))
+	for _, args := range []string{
+		`{"query":"SELECT '--'; DROP TABLE users"}`,
+		`{"SQL":"DROP TABLE users"}`,
+		`{"query":"/*!50000 DROP TABLE users */"}`,
+		`{"query":"DELETE FROM users # WHERE id=1"}`,
+	} {
+		_, body := h.post("db", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"execute_sql","arguments":`+args+`}}`)
+		if !strings.Contains(string(body), "Denied by policy") {
+			t.Errorf("%s: answer %s, want a deny", args, body)
+		}
+	}
+	if calls := up.Calls(); len(calls) > 0 {
+		t.Errorf("the database server received %s", calls)
+	}
+	if r := h.call("db", "execute_sql", map[string]any{"query": "SELECT id FROM users WHERE id = 1"}); r.IsError || r.text() != "ran" {
+		t.Errorf("a plain SELECT = %+v", r)
+	}
+}

@@ -50,3 +50,20 @@ test_list_time_same_rules if {
 		with data.config as config
 	d.action == "allow"
 }
+
+test_tool_name_variants_need_approval if {
+	every tool in ["LIST_customers", "List_customers", "\u217cist_customers", " list_customers", "list\u200b_customers", "retrieve_balance ", "Retrieve_balance"] {
+		d := drawbridge.decision with input as call("stripe", tool) with data.config as config
+		d.action == "approve"
+	}
+}
+
+test_server_label_exact if {
+	d := drawbridge.decision with input as call("Stripe", "list_customers") with data.config as config
+	d.action == "deny"
+}
+
+test_glob_characters_in_a_name_are_literal if {
+	d := drawbridge.decision with input as call("stripe", "retrieve_*") with data.config as config
+	d.action == "approve"
+}

@@ -31,3 +31,33 @@ test_unknown_client_denied if {
 test_hidden_at_list_time if {
 	drawbridge.decision.action == "deny" with input as {"method": "tools/list", "server": "hubspot", "tool": {"name": "delete_contact"}, "client": {"name": "openai-prod"}}
 }
+
+test_tool_name_variants_denied if {
+	drawbridge.decision.action == "deny" with input as call("openai-prod", "stripe", "LIST_charges")
+	drawbridge.decision.action == "deny" with input as call("openai-prod", "stripe", "\u217cist_charges")
+	drawbridge.decision.action == "deny" with input as call("openai-prod", "stripe", " list_charges")
+	drawbridge.decision.action == "deny" with input as call("openai-prod", "stripe", "xlist_charges")
+}
+
+test_client_and_server_names_exact if {
+	drawbridge.decision.action == "deny" with input as call("OpenAI-Prod", "stripe", "list_charges")
+	drawbridge.decision.action == "deny" with input as call("openai-prod ", "stripe", "list_charges")
+	drawbridge.decision.action == "deny" with input as call("openai-prod", "Stripe", "list_charges")
+	drawbridge.decision.action == "deny" with input as call("", "stripe", "list_charges")
+	drawbridge.decision.action == "deny" with input as call("anonymous", "stripe", "list_charges")
+}
+
+test_glob_characters_in_a_name_are_literal if {
+	drawbridge.decision.action == "deny" with input as call("openai-prod", "stripe", "create_refund*")
+	drawbridge.decision.action == "allow" with input as call("openai-prod", "stripe", "list_[charges]")
+}
+
+test_glob_does_not_cross_a_dot if {
+	# glob.match's default delimiter is ".": list_* does not reach list_x.delete.
+	drawbridge.decision.action == "deny" with input as call("openai-prod", "stripe", "list_x.delete_all")
+}
+
+test_scopes_from_data if {
+	drawbridge.decision.action == "allow" with input as call("ci", "github", "get_file") with data.scopes as {"ci": {"github": ["get_*"]}}
+	drawbridge.decision.action == "deny" with input as call("openai-prod", "stripe", "list_charges") with data.scopes as {"ci": {"github": ["get_*"]}}
+}

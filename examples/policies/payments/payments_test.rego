@@ -62,3 +62,37 @@ test_case_variant_amount_denied if {
 test_only_case_variant_amount_denied if {
 	drawbridge.decision.action == "deny" with input as {"method": "tools/call", "tool": {"name": "create_refund"}, "arguments": {"AMOUNT": 100}}
 }
+
+denied(args) if drawbridge.decision.action == "deny" with input as {"method": "tools/call", "tool": {"name": "create_payment_link"}, "arguments": args}
+
+test_amount_encodings_denied if {
+	denied({"amount": "2000"})
+	denied({"amount": "0x7d0"})
+	denied({"amount": ["2000"]})
+	denied({"amount": {"value": 2000}})
+	denied({"amount": true})
+	denied({"amount": null})
+	denied({"amount": 0})
+	denied({"amount": 1999.5})
+}
+
+test_exponent_amount_judged if {
+	drawbridge.decision.action == "allow" with input as link(2e3)
+	drawbridge.decision.action == "deny" with input as link(1e6)
+}
+
+test_quantity_multiplies if {
+	drawbridge.decision.action == "deny" with input as {"method": "tools/call", "tool": {"name": "create_payment_link"}, "arguments": {"amount": 5000, "quantity": 1000}}
+	drawbridge.decision.action == "approve" with input as {"method": "tools/call", "tool": {"name": "create_payment_link"}, "arguments": {"amount": 5000, "quantity": 3}}
+	denied({"amount": 500, "quantity": -1})
+	denied({"amount": 500, "quantity": "9"})
+	denied({"amount": 500, "Quantity": 1000})
+}
+
+test_amounts_elsewhere_denied if {
+	d := drawbridge.decision with input as {"method": "tools/call", "tool": {"name": "create_invoice"}, "arguments": {"amount": 500, "line_items": [{"amount": 999999}]}}
+	d.action == "deny"
+	contains(d.reason, "line_items.0.amount")
+	denied({"amount": 500, "unit_amount": 999999})
+	denied({"amount": 500, "AMOUNT_total": 999999})
+}
