@@ -491,13 +491,17 @@ func TestRewrittenCallsViewRefused(t *testing.T) {
 	}
 	ready, inJSON := "", `view \"calls\" changed`
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !strings.Contains(ready, inJSON); time.Sleep(100 * time.Millisecond) {
-		if r, err := http.Get("http://" + d.addr + "/readyz"); err == nil {
+		// The details are on the admin listener's /readyz (the MCP
+		// listener's says only whether it is ready).
+		req, _ := http.NewRequest(http.MethodGet, base+"/readyz", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		if r, err := http.DefaultClient.Do(req); err == nil {
 			b, _ := io.ReadAll(r.Body)
 			r.Body.Close()
 			ready = string(b)
 		}
 	}
 	if !strings.Contains(ready, inJSON) {
-		t.Errorf("/readyz = %q, want the changed schema named", ready)
+		t.Errorf("admin /readyz = %q, want the changed schema named", ready)
 	}
 }
